@@ -1,0 +1,16 @@
+"""Opens the cache named by `[cache] url`: memory:// or redis://host:port/db."""
+from __future__ import annotations
+
+from gateway.cache.base import Cache, CacheError, Lease
+
+__all__ = ["Cache", "CacheError", "Lease", "open_cache"]
+
+
+def open_cache(url: str) -> Cache:
+    if url.startswith("memory://"):
+        from gateway.cache.memory import MemoryCache
+        return MemoryCache()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        from gateway.cache.redis import RedisCache
+        return RedisCache(url)
+    raise ValueError("[cache] url must be memory:// or redis://…")

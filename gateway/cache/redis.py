@@ -1,0 +1,110 @@
+"""Redis cache (redis.asyncio) with short timeouts and no hidden retries, so a dead Redis
+fails a call in well under a second; pub/sub listeners reconnect by themselves."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from gateway.cache.base import Cache, CacheError, Listener
+
+log = logging.getLogger(__name__)
+
+_DELETE_IF_EQUALS = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
+"""
+_INCR_WITH_TTL = """
+local n = redis.call('incr', KEYS[1])
+if n == 1 then redis.call('pexpire', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+class RedisCache(Cache):
+    def __init__(self, url: str, timeout: float = 0.5) -> None:
+        self._client: Any = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
+            retry_on_timeout=False, retry=None, health_check_interval=30)
+        self._url = url
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self._client, method)(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise CacheError("cache unavailable") from exc
+
+    async def get(self, key: str) -> str | None:
+        return await self._call("get", key)  # type: ignore[no-any-return]
+
+    async def set(self, key: str, value: str, ttl: float | None = None) -> None:
+        await self._call("set", key, value, px=None if ttl is None else max(1, int(ttl * 1000)))
+
+    async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
+        result = await self._call("set", key, value, nx=True,
+                                  px=None if ttl is None else max(1, int(ttl * 1000)))
+        return bool(result)
+
+    async def delete(self, key: str) -> None:
+        await self._call("delete", key)
+
+    async def delete_if_equals(self, key: str, value: str) -> bool:
+        return bool(await self._call("eval", _DELETE_IF_EQUALS, 1, key, value))
+
+    async def incr(self, key: str, ttl: float) -> int:
+        return int(await self._call("eval", _INCR_WITH_TTL, 1, key, max(1, int(ttl * 1000))))
+
+    async def ttl(self, key: str) -> float | None:
+        ms = await self._call("pttl", key)
+        return None if ms is None or ms < 0 else ms / 1000.0
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._call("publish", channel, message)
+
+    async def subscribe(self, channel: str, listener: Listener) -> None:
+        self._tasks.append(asyncio.ensure_future(self._listen(channel, listener)))
+
+    async def _listen(self, channel: str, listener: Listener) -> None:
+        while True:
+            pubsub = None
+            try:
+                client = aioredis.Redis.from_url(self._url, decode_responses=True, socket_connect_timeout=1)
+                pubsub = client.pubsub()
+                await pubsub.subscribe(channel)
+                while True:
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    if message and message.get("type") == "message":
+                        try:
+                            await listener(message["data"])
+                        except Exception:
+                            log.exception("cache listener failed on %s", channel)
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError):
+                await asyncio.sleep(1.0)
+            finally:
+                if pubsub is not None:
+                    try:
+                        await pubsub.aclose()
+                    except Exception:
+                        pass
+
+    async def ping(self) -> None:
+        await self._call("ping")
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
+        try:
+            await self._client.aclose()
+        except (RedisError, OSError):
+            pass

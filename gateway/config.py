@@ -1,0 +1,197 @@
+"""Settings: settings.toml (or --config), then GATEWAY_<SECTION>_<KEY> environment overrides,
+then secrets generated once into var/ when left empty."""
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "settings.toml"
+
+
+class SettingsError(Exception):
+    """A setting is missing, malformed or inconsistent."""
+
+
+@dataclass
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    trusted_proxies: list[str] = field(default_factory=list)
+    var_dir: str = "var"
+
+
+@dataclass
+class StorageSettings:
+    url: str = "sqlite:///var/gateway.db"
+
+
+@dataclass
+class CacheSettings:
+    url: str = "memory://"
+
+
+@dataclass
+class WeChatSettings:
+    api_base: str = "https://api.weixin.qq.com"
+    oauth_base: str = "https://open.weixin.qq.com"
+    timeout: float = 5.0
+    token_api: str = "token"
+
+
+@dataclass
+class SecuritySettings:
+    master_key: str = ""
+    operator_token: str = ""
+    session_key: str = ""
+    allow_private_webhooks: bool = False
+    ip_login_failures: int = 30
+    ip_window_minutes: int = 10
+    password_hash_n: int = 2**17
+    session_hours: int = 12
+
+
+@dataclass
+class DeliverySettings:
+    workers: int = 1
+    tenant_rate_per_second: float = 20.0
+
+
+@dataclass
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    wechat: WeChatSettings = field(default_factory=WeChatSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    # Set when a secret was generated at this start (the operator token is printed once then).
+    generated_operator_token: bool = False
+
+    @property
+    def master_key_bytes(self) -> bytes:
+        return bytes.fromhex(self.security.master_key)
+
+    @property
+    def var_path(self) -> Path:
+        return Path(self.server.var_dir)
+
+
+SECTIONS = ("server", "storage", "cache", "wechat", "security", "delivery")
+
+
+def _coerce(raw: Any, default: Any, where: str) -> Any:
+    """Convert a TOML or environment value to the type of the field's default."""
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return raw.lower() in ("1", "true", "yes", "on")
+        raise SettingsError(f"{where} must be true or false")
+    if isinstance(default, int) and not isinstance(default, bool):
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where} must be an integer") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"{where} must be a number") from None
+    if isinstance(default, list):
+        if isinstance(raw, str):
+            return [part.strip() for part in raw.split(",") if part.strip()]
+        if isinstance(raw, list):
+            return [str(item) for item in raw]
+        raise SettingsError(f"{where} must be a list")
+    if not isinstance(raw, str):
+        raise SettingsError(f"{where} must be a string")
+    return raw
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None,
+                  overrides: dict[str, dict[str, Any]] | None = None) -> Settings:
+    """Read settings from a TOML file, then the environment, then explicit overrides."""
+    env = dict(os.environ) if env is None else env
+    settings = Settings()
+    file_path = Path(path) if path else DEFAULT_SETTINGS_PATH
+    data: dict[str, Any] = {}
+    if file_path.exists():
+        with open(file_path, "rb") as fh:
+            data = tomllib.load(fh)
+    elif path:
+        raise SettingsError(f"settings file {file_path} does not exist")
+    for section_name in SECTIONS:
+        section = getattr(settings, section_name)
+        given = dict(data.get(section_name, {}))
+        given.update((overrides or {}).get(section_name, {}))
+        for f in fields(section):
+            where = f"[{section_name}] {f.name}"
+            env_key = f"GATEWAY_{section_name.upper()}_{f.name.upper()}"
+            default = getattr(section, f.name)
+            if env_key in env:
+                setattr(section, f.name, _coerce(env[env_key], default, env_key))
+            elif f.name in given:
+                setattr(section, f.name, _coerce(given[f.name], default, where))
+        unknown = set(data.get(section_name, {})) - {f.name for f in fields(section)}
+        if unknown:
+            raise SettingsError(f"unknown settings in [{section_name}]: {', '.join(sorted(unknown))}")
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    if settings.wechat.token_api not in ("token", "stable"):
+        raise SettingsError('[wechat] token_api must be "token" or "stable"')
+    if not settings.server.public_url.startswith(("http://", "https://")):
+        raise SettingsError("[server] public_url must start with http:// or https://")
+    settings.server.public_url = settings.server.public_url.rstrip("/")
+    key = settings.security.master_key
+    if key:
+        try:
+            if len(bytes.fromhex(key)) != 32:
+                raise ValueError
+        except ValueError:
+            raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)") from None
+
+
+def _read_or_create_secret(var: Path, name: str, make: Any) -> tuple[str, bool]:
+    """Return the secret stored in var/<name>, creating it (mode 0600) if absent."""
+    var.mkdir(parents=True, exist_ok=True)
+    path = var / name
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip(), False
+    value = make()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value, True
+
+
+def ensure_secrets(settings: Settings) -> Settings:
+    """Fill empty secrets from var/, generating them once with 0600 permissions."""
+    var = settings.var_path
+    sec = settings.security
+    if not sec.master_key:
+        sec.master_key, _ = _read_or_create_secret(var, "master_key", lambda: secrets.token_hex(32))
+    if not sec.session_key:
+        sec.session_key, _ = _read_or_create_secret(var, "session_key", lambda: secrets.token_hex(32))
+    if not sec.operator_token:
+        sec.operator_token, created = _read_or_create_secret(
+            var, "operator_token", lambda: "op_" + secrets.token_urlsafe(32))
+        settings.generated_operator_token = created
+    _validate(settings)
+    return settings
+
+
+def is_embedded(settings: Settings) -> bool:
+    """True when storage or cache cannot be shared between processes."""
+    return settings.storage.url.startswith("sqlite:") or settings.cache.url.startswith("memory:")
+
+

@@ -1,0 +1,82 @@
+"""The gateway's services wired together for one process: storage, cache, tenant registry,
+audit, metrics and the rest, started and stopped as one."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable
+
+from gateway.audit import AuditLog
+from gateway.cache import Cache, open_cache
+from gateway.clock import Clock
+from gateway.config import Settings
+from gateway.metrics import Metrics
+from gateway.secretbox import SecretBox
+from gateway.storage import Storage, open_storage
+from gateway.storage.migrations import migrate
+from gateway.tenant_state import TenantState
+from tenants.registry import TenantRegistry
+
+log = logging.getLogger(__name__)
+
+
+class Gateway:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or Clock()
+        self.storage: Storage = open_storage(settings.storage.url)
+        self.cache: Cache = open_cache(settings.cache.url)
+        self.box = SecretBox(settings.master_key_bytes)
+        self.metrics = Metrics()
+        self.audit = AuditLog(self.storage, self.clock)
+        self.state = TenantState(self.storage, self.clock)
+        self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock,
+                                       settings.security.allow_private_webhooks)
+        self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.extensions: dict[str, Any] = {}
+
+    @property
+    def public_url(self) -> str:
+        return self.settings.server.public_url
+
+    async def start(self) -> None:
+        await self.storage.connect()
+        await migrate(self.storage)
+        await self.registry.start()
+
+    def run_in_background(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.append(task)
+        return task
+
+    def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._stop_hooks.append(hook)
+
+    async def stop(self) -> None:
+        for hook in reversed(self._stop_hooks):
+            try:
+                await hook()
+            except Exception:
+                log.exception("stop hook failed")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        await self.registry.stop()
+        await self.cache.close()
+        await self.storage.close()
+
+    async def readiness(self) -> dict[str, str]:
+        """"ok" or "down" for storage and cache, each checked with a short deadline."""
+        async def check(probe: Callable[[], Awaitable[None]]) -> str:
+            try:
+                await asyncio.wait_for(probe(), timeout=2.0)
+                return "ok"
+            except Exception:
+                return "down"
+        storage, cache = await asyncio.gather(check(self.storage.ping), check(self.cache.ping))
+        return {"storage": storage, "cache": cache}

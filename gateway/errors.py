@@ -1,0 +1,69 @@
+"""The errors users see, one class per contract error code; handlers map them to
+{"error": {"code", "message", "details"}} with the fitting HTTP status."""
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+    def as_json(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class Invalid(GatewayError):
+    status, code = 400, "invalid"
+
+
+class Unauthorized(GatewayError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(GatewayError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(GatewayError):
+    status, code = 404, "not_found"
+
+
+class Conflict(GatewayError):
+    status, code = 409, "conflict"
+
+
+class TooLarge(GatewayError):
+    status, code = 413, "too_large"
+
+
+class InvalidRows(GatewayError):
+    status, code = 422, "invalid_rows"
+
+
+class Locked(GatewayError):
+    status, code = 423, "locked"
+
+
+class RateLimited(GatewayError):
+    status, code = 429, "rate_limited"
+
+
+class Unavailable(GatewayError):
+    status, code = 503, "unavailable"
+
+
+def with_code(base: type[GatewayError], code: str) -> type[GatewayError]:
+    """A subclass of `base` answering with a more specific code (e.g. 401 bad_credentials)."""
+    return type(f"{base.__name__}_{code}", (base,), {"code": code})
+
+
+BadCredentials = with_code(Unauthorized, "bad_credentials")
+AccountDisabled = with_code(Forbidden, "account_disabled")
+AccountPending = with_code(Forbidden, "account_pending")
+WeakPasswordError = with_code(Invalid, "weak_password")

@@ -1,0 +1,16 @@
+"""Opens the storage named by `[storage] url`: sqlite:///relative.db, sqlite:////abs.db or mysql://…"""
+from __future__ import annotations
+
+from gateway.storage.base import DuplicateKey, Executor, ExecResult, Row, Storage, StorageError
+
+__all__ = ["DuplicateKey", "Executor", "ExecResult", "Row", "Storage", "StorageError", "open_storage"]
+
+
+def open_storage(url: str) -> Storage:
+    if url.startswith("sqlite:///"):
+        from gateway.storage.sqlite import SqliteStorage
+        return SqliteStorage(url[len("sqlite:///"):] or ":memory:")
+    if url.startswith("mysql://"):
+        from gateway.storage.mysql import MysqlStorage
+        return MysqlStorage(url)
+    raise ValueError("[storage] url must start with sqlite:/// or mysql://")

@@ -1,0 +1,75 @@
+"""Versioned schema migrations, written once for both dialects with type tokens,
+applied at start under a lock: idempotent, and safe when two processes start at once."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from gateway.storage.base import Storage
+
+_TYPES = {
+    "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "key": "TEXT", "text": "TEXT",
+               "blob": "BLOB", "ts": "REAL", "int": "INTEGER", "bool": "INTEGER", "opts": ""},
+    "mysql": {"pk": "BIGINT PRIMARY KEY AUTO_INCREMENT", "key": "VARCHAR(191)", "text": "MEDIUMTEXT",
+              "blob": "MEDIUMBLOB", "ts": "DOUBLE", "int": "BIGINT", "bool": "TINYINT",
+              "opts": " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"},
+}
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "tenants, verify files, tenant state, audit", (
+        """CREATE TABLE tenants (
+            id {pk}, slug {key} NOT NULL, app_id {key} NOT NULL, name {text} NOT NULL,
+            config {text} NOT NULL, secrets {blob} NOT NULL, api_key_hash {key} NOT NULL,
+            created_at {ts} NOT NULL, updated_at {ts} NOT NULL, revision {int} NOT NULL DEFAULT 1,
+            UNIQUE (slug), UNIQUE (app_id), UNIQUE (api_key_hash)){opts}""",
+        """CREATE TABLE verify_files (
+            name {key} NOT NULL PRIMARY KEY, tenant_id {int} NOT NULL, content {text} NOT NULL){opts}""",
+        """CREATE TABLE tenant_state (
+            tenant_id {int} NOT NULL, name {key} NOT NULL, value {text} NOT NULL, updated_at {ts} NOT NULL,
+            PRIMARY KEY (tenant_id, name)){opts}""",
+        """CREATE TABLE audit (
+            id {pk}, tenant_id {int} NOT NULL, at {ts} NOT NULL, actor {key} NOT NULL,
+            action {key} NOT NULL, subject {key} NOT NULL, detail {text} NOT NULL){opts}""",
+        "CREATE INDEX audit_tenant ON audit (tenant_id, id)",
+    )),
+    Migration(2, "callback dedupe and followers", (
+        """CREATE TABLE callback_dedupe (
+            tenant_id {int} NOT NULL, dedupe_key {key} NOT NULL, reply {blob}, created_at {ts} NOT NULL,
+            PRIMARY KEY (tenant_id, dedupe_key)){opts}""",
+        "CREATE INDEX callback_dedupe_age ON callback_dedupe (created_at)",
+        """CREATE TABLE followers (
+            tenant_id {int} NOT NULL, openid {key} NOT NULL, subscribed {bool} NOT NULL,
+            updated_at {ts} NOT NULL, PRIMARY KEY (tenant_id, openid)){opts}""",
+    )),
+)
+
+
+def render(statement: str, dialect: str) -> str:
+    return statement.format(**_TYPES[dialect])
+
+
+async def migrate(storage: Storage) -> list[int]:
+    """Apply every migration not yet recorded; returns the versions applied now."""
+    applied_now: list[int] = []
+    async with storage.migration_lock() as ex:
+        await ex.execute(render(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version {int} NOT NULL PRIMARY KEY,"
+            " name {text} NOT NULL, applied_at {ts} NOT NULL){opts}", storage.dialect))
+        done = {row["version"] for row in await ex.fetchall("SELECT version FROM schema_migrations")}
+        for migration in MIGRATIONS:
+            if migration.version in done:
+                continue
+            for statement in migration.statements:
+                await ex.execute(render(statement, storage.dialect))
+            await ex.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                             (migration.version, migration.name, time.time()))
+            applied_now.append(migration.version)
+    return applied_now

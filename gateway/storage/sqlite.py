@@ -1,0 +1,93 @@
+"""Embedded SQLite storage (aiosqlite): one connection, statements serialised by a lock
+so a transaction never interleaves with another caller's statement."""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import aiosqlite
+
+from gateway.storage.base import DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError
+
+
+class _Conn(Executor):
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            async with self._conn.execute(sql, tuple(params)) as cur:
+                rows = await cur.fetchall()
+                names = [d[0] for d in cur.description or ()]
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKey("duplicate key") from exc
+        except sqlite3.Error as exc:
+            raise StorageError("database error") from exc
+        return [dict(zip(names, row)) for row in rows]
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        try:
+            cur = await self._conn.execute(sql, tuple(params))
+        except sqlite3.IntegrityError as exc:
+            raise DuplicateKey("duplicate key") from exc
+        except sqlite3.Error as exc:
+            raise StorageError("database error") from exc
+        result = ExecResult(cur.rowcount, cur.lastrowid)
+        await cur.close()
+        return result
+
+
+class SqliteStorage(Storage):
+    dialect = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def connect(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    def _executor(self) -> _Conn:
+        if self._conn is None:
+            raise StorageError("storage is closed")
+        return _Conn(self._conn)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._lock:
+            return await self._executor().fetchall(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        async with self._lock:
+            return await self._executor().execute(sql, params)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._lock:
+            conn = self._executor()
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            await conn.execute("COMMIT")
+
+    def migration_lock(self):  # type: ignore[override]
+        return self.transaction()
+
+    async def ping(self) -> None:
+        await self.fetchval("SELECT 1")

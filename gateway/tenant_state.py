@@ -1,0 +1,43 @@
+"""Small facts the gateway learns about a tenant while it runs (a signed callback arrived,
+a token was fetched, WeChat named an IP to whitelist, the last menu pushed), kept in storage
+so every process and the onboarding checklist see them."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway.clock import Clock
+from gateway.storage import Storage
+
+
+class TenantState:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage, self.clock = storage, clock
+        self._written: dict[tuple[int, str], str] = {}
+
+    async def set(self, tenant_id: int, name: str, value: Any) -> None:
+        text = json.dumps(value, ensure_ascii=False)
+        if self._written.get((tenant_id, name)) == text:
+            return  # already stored by this process; spare the database a write per callback
+        updated = await self.storage.execute(
+            "UPDATE tenant_state SET value = ?, updated_at = ? WHERE tenant_id = ? AND name = ?",
+            (text, self.clock.now(), tenant_id, name))
+        if updated.rowcount == 0:
+            await self.storage.execute(
+                f"{self.storage.insert_ignore} INTO tenant_state (tenant_id, name, value, updated_at)"
+                " VALUES (?, ?, ?, ?)", (tenant_id, name, text, self.clock.now()))
+        self._written[(tenant_id, name)] = text
+
+    async def get(self, tenant_id: int, name: str, default: Any = None) -> Any:
+        row = await self.storage.fetchone(
+            "SELECT value FROM tenant_state WHERE tenant_id = ? AND name = ?", (tenant_id, name))
+        return default if row is None else json.loads(row["value"])
+
+    async def all(self, tenant_id: int) -> dict[str, Any]:
+        rows = await self.storage.fetchall("SELECT name, value FROM tenant_state WHERE tenant_id = ?",
+                                           (tenant_id,))
+        return {r["name"]: json.loads(r["value"]) for r in rows}
+
+    async def forget(self, tenant_id: int) -> None:
+        await self.storage.execute("DELETE FROM tenant_state WHERE tenant_id = ?", (tenant_id,))
+        self._written = {k: v for k, v in self._written.items() if k[0] != tenant_id}

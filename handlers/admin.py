@@ -1,0 +1,99 @@
+"""The platform operator's admin API: tenants, API-key rotation, replies, verify files,
+checklist and audit log."""
+from __future__ import annotations
+
+from gateway.checklist import build_checklist
+from gateway.pagination import parse_page, page_result
+from gateway.errors import Invalid
+from handlers.base import OperatorHandler
+
+
+class TenantsHandler(OperatorHandler):
+    async def get(self) -> None:
+        page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
+        tenants = self.gw.registry.all()
+        if page.after is not None:
+            after = self.gw.registry.get(page.after)
+            if after is None:
+                raise Invalid("after must be a slug from a previous page", {"field": "after"})
+            tenants = [t for t in tenants if t.id > after.id]
+        items = [t.public_view(self.gw.public_url) for t in tenants[: page.limit + 1]]
+        self.write_json(page_result(items, page, key="slug"))
+
+    async def post(self) -> None:
+        tenant, api_key = await self.gw.registry.create(self.json_body())
+        await self.gw.audit.record(tenant.id, "operator", "tenant.created", tenant.slug)
+        self.write_json({"tenant": tenant.public_view(self.gw.public_url), "api_key": api_key,
+                         "webhook_secret": tenant.secrets.webhook_secret}, status=201)
+
+
+class TenantHandler(OperatorHandler):
+    async def get(self, slug: str) -> None:
+        self.write_json(self.gw.registry.require(slug).public_view(self.gw.public_url))
+
+    async def patch(self, slug: str) -> None:
+        patch = self.json_body()
+        tenant = await self.gw.registry.patch(slug, patch)
+        changed = sorted(patch) if isinstance(patch, dict) else []
+        await self.gw.audit.record(tenant.id, "operator", "tenant.changed", slug, {"fields": changed})
+        self.write_json(tenant.public_view(self.gw.public_url))
+
+    async def delete(self, slug: str) -> None:
+        tenant = self.gw.registry.require(slug)
+        await self.gw.registry.delete(slug)
+        await self.gw.state.forget(tenant.id)
+        self.set_status(204)
+        self.finish()
+
+
+class ApiKeyHandler(OperatorHandler):
+    async def post(self, slug: str) -> None:
+        api_key = await self.gw.registry.rotate_api_key(slug)
+        await self.gw.audit.record(self.gw.registry.require(slug).id, "operator", "tenant.api_key_rotated", slug)
+        self.write_json({"api_key": api_key})
+
+
+class RepliesHandler(OperatorHandler):
+    async def get(self, slug: str) -> None:
+        self.write_json({"rules": self.gw.registry.require(slug).replies})
+
+    async def put(self, slug: str) -> None:
+        rules = await self.gw.registry.set_replies(slug, self.json_body())
+        await self.gw.audit.record(self.gw.registry.require(slug).id, "operator", "tenant.replies_changed", slug,
+                                   {"rules": len(rules)})
+        self.write_json({"rules": rules})
+
+
+class VerifyFileHandler(OperatorHandler):
+    async def put(self, slug: str) -> None:
+        result = await self.gw.registry.put_verify_file(slug, self.json_body())
+        await self.gw.audit.record(self.gw.registry.require(slug).id, "operator", "tenant.verify_file", slug,
+                                   {"name": result["name"]})
+        self.write_json(result)
+
+
+class ChecklistHandler(OperatorHandler):
+    async def get(self, slug: str) -> None:
+        tenant = self.gw.registry.require(slug)
+        probe = self.gw.extensions.get("credentials_probe")
+        files = await self.gw.registry.verify_files_of(tenant)
+        self.write_json(await build_checklist(tenant, self.gw.state, self.gw.public_url, files, probe))
+
+
+class AuditHandler(OperatorHandler):
+    async def get(self, slug: str) -> None:
+        tenant = self.gw.registry.require(slug)
+        page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
+        self.write_json(await self.gw.audit.page(tenant.id, page))
+
+
+SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
+ROUTES = [
+    (r"/admin/api/tenants", TenantsHandler),
+    (rf"/admin/api/tenants/{SLUG}", TenantHandler),
+    (rf"/admin/api/tenants/{SLUG}/api-key", ApiKeyHandler),
+    (rf"/admin/api/tenants/{SLUG}/replies", RepliesHandler),
+    (rf"/admin/api/tenants/{SLUG}/verify-file", VerifyFileHandler),
+    (rf"/admin/api/tenants/{SLUG}/checklist", ChecklistHandler),
+    (rf"/admin/api/tenants/{SLUG}/audit", AuditHandler),
+]

@@ -1,0 +1,44 @@
+"""Builds the Tornado application of one gateway process from every audience's routes."""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import tornado.web
+
+from gateway.core import Gateway
+from handlers.base import JsonNotFoundHandler
+
+# Route modules, one per audience; a module missing its piece of the product is skipped.
+ROUTE_MODULES = ("handlers.ops", "handlers.admin", "handlers.wechat", "handlers.tenant_api", "handlers.mobile")
+
+
+def collect_routes() -> list[Any]:
+    routes: list[Any] = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        routes.extend(module.ROUTES)
+    return routes
+
+
+def make_app(gw: Gateway, **overrides: Any) -> tornado.web.Application:
+    settings: dict[str, Any] = dict(
+        gateway=gw,
+        xsrf_cookies=True,
+        xsrf_cookie_kwargs={"httponly": False, "samesite": "Lax",
+                            "secure": gw.public_url.startswith("https://")},
+        cookie_secret=gw.settings.security.session_key,
+        default_handler_class=JsonNotFoundHandler,
+        template_path="templates",
+        static_path="static",
+        debug=False,
+        serve_traceback=False,
+        compress_response=False,
+    )
+    settings.update(overrides)
+    return tornado.web.Application(collect_routes(), **settings)

@@ -1,0 +1,125 @@
+"""Base handlers: JSON bodies in, the contract's error shape out (never a traceback, SQL
+text or secret), bearer-token handlers exempt from the cookie XSRF check."""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import tornado.web
+
+from gateway.core import Gateway
+from gateway.errors import GatewayError, Invalid, Unauthorized
+from gateway.storage import StorageError
+from gateway.cache import CacheError
+
+log = logging.getLogger("gateway.http")
+
+_STATUS_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_rows",
+                 423: "locked", 429: "rate_limited", 503: "unavailable"}
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    route_name = "other"
+
+    @property
+    def gw(self) -> Gateway:
+        return self.application.settings["gateway"]  # type: ignore[no-any-return]
+
+    def prepare(self) -> None:
+        self._started = time.perf_counter()
+
+    def on_finish(self) -> None:
+        started = getattr(self, "_started", None)
+        if started is not None:
+            self.gw.metrics.request_seconds.labels(self.route_name).observe(time.perf_counter() - started)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, (GatewayError, tornado.web.HTTPError)):
+            return
+        # Only the exception type and the route: messages of driver errors can carry SQL or data.
+        log.error("unhandled %s in %s %s", typ.__name__ if typ else "error", self.request.method,
+                  self.request.path, exc_info=(typ, value, tb) if self.settings.get("debug") else None)
+
+
+class JsonHandler(BaseHandler):
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(obj, ensure_ascii=False))
+
+    def json_body(self) -> Any:
+        if not self.request.body:
+            raise Invalid("the request needs a JSON body")
+        try:
+            return json.loads(self.request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise Invalid("the body is not valid JSON") from None
+
+    def json_object(self) -> dict[str, Any]:
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise Invalid("the body must be a JSON object")
+        return body
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, GatewayError):
+            self.set_status(exc.status)
+            body = exc.as_json()
+            retry_after = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+            if retry_after:
+                self.set_header("Retry-After", str(int(retry_after)))
+        elif isinstance(exc, (StorageError, CacheError)):
+            self.set_status(503)
+            body = {"error": {"code": "unavailable", "message": "a back end is unavailable, try again",
+                              "details": {}}}
+        else:
+            if isinstance(exc, tornado.web.HTTPError):
+                self.set_status(exc.status_code)
+                status_code = exc.status_code
+            code = _STATUS_CODES.get(status_code, "internal")
+            message = "something went wrong" if status_code >= 500 else (
+                (exc.log_message if isinstance(exc, tornado.web.HTTPError) and exc.log_message else None)
+                or self._reason)
+            body = {"error": {"code": code, "message": message, "details": {}}}
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+
+class BearerHandler(JsonHandler):
+    """JSON API authenticated by a bearer token, not cookies: no XSRF token applies."""
+
+    def check_xsrf_cookie(self) -> None:
+        return None
+
+    def bearer_token(self) -> str:
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("a bearer token is required")
+        return token.strip()
+
+
+class OperatorHandler(BearerHandler):
+    route_name = "admin"
+
+    def prepare(self) -> None:
+        super().prepare()
+        token = self.bearer_token()
+        expected = self.gw.settings.security.operator_token
+        if not hmac.compare_digest(token.encode(), expected.encode()):
+            raise Unauthorized("the operator token is not valid")
+
+
+class JsonNotFoundHandler(JsonHandler):
+    def check_xsrf_cookie(self) -> None:
+        return None
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise tornado.web.HTTPError(404, "no such endpoint")

@@ -1,0 +1,45 @@
+"""Operations endpoints: liveness, readiness naming the back end that is down, Prometheus
+metrics, and the tenants' MP_verify domain-verification files."""
+from __future__ import annotations
+
+import tornado.web
+
+from handlers.base import BaseHandler, JsonHandler
+
+
+class HealthHandler(JsonHandler):
+    async def get(self) -> None:
+        self.write_json({"status": "ok"})
+
+
+class ReadyHandler(JsonHandler):
+    async def get(self) -> None:
+        checks = await self.gw.readiness()
+        down = [name for name, status in checks.items() if status != "ok"]
+        self.write_json({"status": "down" if down else "ok", "checks": checks, "down": down},
+                        status=503 if down else 200)
+
+
+class MetricsHandler(BaseHandler):
+    route_name = "metrics"
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.finish(await self.gw.metrics.render())
+
+
+class VerifyFileServeHandler(BaseHandler):
+    async def get(self, code: str) -> None:
+        content = await self.gw.registry.verify_file(f"MP_verify_{code}.txt")
+        if content is None:
+            raise tornado.web.HTTPError(404)
+        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.finish(content)
+
+
+ROUTES = [
+    (r"/healthz", HealthHandler),
+    (r"/readyz", ReadyHandler),
+    (r"/metrics", MetricsHandler),
+    (r"/MP_verify_([A-Za-z0-9]{1,64})\.txt", VerifyFileServeHandler),
+]

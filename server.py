@@ -1,0 +1,85 @@
+"""Entry point: load settings, build the gateway and its application, and serve
+(`--processes N` forks N workers on one port; `--demo` adds the simulator and a demo tenant)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.process
+
+from gateway.config import SettingsError, ensure_secrets, is_embedded, load_settings
+from gateway.core import Gateway
+from gateway.logging_setup import setup_logging
+from handlers.app import make_app
+
+log = logging.getLogger("gateway")
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Multi-tenant WeChat service-account gateway")
+    parser.add_argument("--config", help="settings file (default: settings.toml)")
+    parser.add_argument("--port", type=int, help="port to listen on (overrides [server] port)")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes (MySQL + Redis only)")
+    parser.add_argument("--demo", action="store_true", help="start the simulator and a demo tenant too")
+    return parser.parse_args(argv)
+
+
+async def serve(gw: Gateway, sockets: list, demo: bool) -> None:
+    await gw.start()
+    app = make_app(gw)
+    server = tornado.httpserver.HTTPServer(app, max_body_size=MAX_BODY_BYTES, idle_connection_timeout=75,
+                                           body_timeout=30, xheaders=False)
+    server.add_sockets(sockets)
+    if gw.settings.generated_operator_token:
+        print(f"Operator token (shown once, also in {gw.settings.var_path}/operator_token): "
+              f"{gw.settings.security.operator_token}", flush=True)
+    if demo:
+        from simulator.demo import start_demo
+        await start_demo(gw)
+    print(f"Gateway listening on {gw.settings.server.host}:{gw.settings.server.port} "
+          f"(public URL {gw.public_url})", flush=True)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    server.stop()
+    await gw.stop()
+    await asyncio.wait_for(server.close_all_connections(), timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    setup_logging()
+    try:
+        settings = load_settings(args.config)
+        if args.port:
+            if settings.server.public_url == f"http://{settings.server.host}:{settings.server.port}":
+                settings.server.public_url = f"http://{settings.server.host}:{args.port}"
+            settings.server.port = args.port
+        if args.demo and not os.environ.get("GATEWAY_SERVER_PUBLIC_URL"):
+            settings.server.public_url = f"http://{settings.server.host}:{settings.server.port}"
+        if args.processes > 1 and is_embedded(settings):
+            raise SettingsError("--processes needs shared storage and cache: set [storage] url to mysql://… and "
+                                "[cache] url to redis://… (SQLite and memory:// serve one process only)")
+        ensure_secrets(settings)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    sockets = tornado.netutil.bind_sockets(settings.server.port, settings.server.host)
+    if args.processes > 1:
+        tornado.process.fork_processes(args.processes)
+        settings.generated_operator_token = settings.generated_operator_token and tornado.process.task_id() == 0
+    asyncio.run(serve(Gateway(settings), sockets, args.demo))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
