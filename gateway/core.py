@@ -14,7 +14,9 @@ from gateway.metrics import Metrics
 from gateway.secretbox import SecretBox
 from gateway.storage import Storage, open_storage
 from gateway.storage.migrations import migrate
+from gateway.services import install_services
 from gateway.tenant_state import TenantState
+from gateway.wechat.api.client import WeChatHttp
 from tenants.registry import TenantRegistry
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,14 @@ class Gateway:
         self.state = TenantState(self.storage, self.clock)
         self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock,
                                        settings.security.allow_private_webhooks)
+        self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,
+                                      on_call=lambda endpoint, outcome: self.metrics.wechat_calls.labels(
+                                          endpoint, outcome).inc())
+        # Services attached by gateway.services.install_services (None until installed).
+        self.tokens: Any = None
+        self.callbacks: Any = None
+        self.accounts: Any = None
+        self.notifications: Any = None
         self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.extensions: dict[str, Any] = {}
@@ -44,6 +54,7 @@ class Gateway:
         await self.storage.connect()
         await migrate(self.storage)
         await self.registry.start()
+        await install_services(self)
 
     def run_in_background(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

@@ -10,7 +10,8 @@ from gateway.core import Gateway
 from handlers.base import JsonNotFoundHandler
 
 # Route modules, one per audience; a module missing its piece of the product is skipped.
-ROUTE_MODULES = ("handlers.ops", "handlers.admin", "handlers.wechat", "handlers.tenant_api", "handlers.mobile")
+ROUTE_MODULES = ("handlers.ops", "handlers.admin", "handlers.admin_menu", "handlers.wechat", "handlers.jssdk",
+                 "handlers.tenant_api", "handlers.mobile")
 
 
 def collect_routes() -> list[Any]:

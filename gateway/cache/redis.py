@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -23,8 +24,18 @@ return n
 """
 
 
+def _split_prefix(url: str) -> tuple[str, str]:
+    """`?prefix=gw1:` namespaces every key and channel, so several gateways can share a Redis."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    prefix = "".join(v for k, v in query if k == "prefix")
+    rest = urlencode([(k, v) for k, v in query if k != "prefix"])
+    return urlunsplit(parts._replace(query=rest)), prefix
+
+
 class RedisCache(Cache):
     def __init__(self, url: str, timeout: float = 0.5) -> None:
+        url, self._prefix = _split_prefix(url)
         self._client: Any = aioredis.Redis.from_url(
             url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
             retry_on_timeout=False, retry=None, health_check_interval=30)
@@ -38,31 +49,31 @@ class RedisCache(Cache):
             raise CacheError("cache unavailable") from exc
 
     async def get(self, key: str) -> str | None:
-        return await self._call("get", key)  # type: ignore[no-any-return]
+        return await self._call("get", self._prefix + key)  # type: ignore[no-any-return]
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
-        await self._call("set", key, value, px=None if ttl is None else max(1, int(ttl * 1000)))
+        await self._call("set", self._prefix + key, value, px=None if ttl is None else max(1, int(ttl * 1000)))
 
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
-        result = await self._call("set", key, value, nx=True,
+        result = await self._call("set", self._prefix + key, value, nx=True,
                                   px=None if ttl is None else max(1, int(ttl * 1000)))
         return bool(result)
 
     async def delete(self, key: str) -> None:
-        await self._call("delete", key)
+        await self._call("delete", self._prefix + key)
 
     async def delete_if_equals(self, key: str, value: str) -> bool:
-        return bool(await self._call("eval", _DELETE_IF_EQUALS, 1, key, value))
+        return bool(await self._call("eval", _DELETE_IF_EQUALS, 1, self._prefix + key, value))
 
     async def incr(self, key: str, ttl: float) -> int:
-        return int(await self._call("eval", _INCR_WITH_TTL, 1, key, max(1, int(ttl * 1000))))
+        return int(await self._call("eval", _INCR_WITH_TTL, 1, self._prefix + key, max(1, int(ttl * 1000))))
 
     async def ttl(self, key: str) -> float | None:
-        ms = await self._call("pttl", key)
+        ms = await self._call("pttl", self._prefix + key)
         return None if ms is None or ms < 0 else ms / 1000.0
 
     async def publish(self, channel: str, message: str) -> None:
-        await self._call("publish", channel, message)
+        await self._call("publish", self._prefix + channel, message)
 
     async def subscribe(self, channel: str, listener: Listener) -> None:
         self._tasks.append(asyncio.ensure_future(self._listen(channel, listener)))
@@ -73,7 +84,7 @@ class RedisCache(Cache):
             try:
                 client = aioredis.Redis.from_url(self._url, decode_responses=True, socket_connect_timeout=1)
                 pubsub = client.pubsub()
-                await pubsub.subscribe(channel)
+                await pubsub.subscribe(self._prefix + channel)
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                     if message and message.get("type") == "message":
