@@ -10,6 +10,7 @@ from gateway.audit import AuditLog
 from gateway.cache import Cache, open_cache
 from gateway.clock import Clock
 from gateway.config import Settings
+from gateway.events import EventLog
 from gateway.metrics import Metrics
 from gateway.secretbox import SecretBox
 from gateway.storage import Storage, open_storage
@@ -32,6 +33,7 @@ class Gateway:
         self.metrics = Metrics()
         self.audit = AuditLog(self.storage, self.clock)
         self.state = TenantState(self.storage, self.clock)
+        self.events = EventLog(self.storage, self.clock)
         self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock,
                                        settings.security.allow_private_webhooks)
         self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,

@@ -11,7 +11,8 @@ from handlers.base import JsonNotFoundHandler
 
 # Route modules, one per audience; a module missing its piece of the product is skipped.
 ROUTE_MODULES = ("handlers.ops", "handlers.admin", "handlers.admin_menu", "handlers.wechat", "handlers.jssdk",
-                 "handlers.tenant_api", "handlers.mobile")
+                 "handlers.tenant_accounts", "handlers.tenant_documents", "handlers.mobile_auth",
+                 "handlers.mobile_docs", "handlers.pages")
 
 
 def collect_routes() -> list[Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import tornado.web
 
 from gateway.core import Gateway
-from gateway.errors import GatewayError, Invalid, Unauthorized
+from gateway.errors import Forbidden, GatewayError, Invalid, Unauthorized
 from gateway.storage import StorageError
 from gateway.cache import CacheError
 
@@ -114,6 +114,22 @@ class OperatorHandler(BearerHandler):
         expected = self.gw.settings.security.operator_token
         if not hmac.compare_digest(token.encode(), expected.encode()):
             raise Unauthorized("the operator token is not valid")
+
+
+class TenantApiHandler(BearerHandler):
+    """The tenant's business-system API under /api/v1/{slug}: its own API key, or 401/403."""
+    route_name = "tenant_api"
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        super().prepare()
+        token = self.bearer_token()
+        slug = self.path_kwargs.get("slug", "")
+        owner = await self.gw.registry.tenant_for_api_key(token)
+        if owner is None:
+            raise Unauthorized("the API key is not valid")
+        if owner.slug != slug:
+            raise Forbidden("this API key belongs to another tenant")
+        self.tenant = owner
 
 
 class JsonNotFoundHandler(JsonHandler):

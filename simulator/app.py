@@ -6,6 +6,7 @@ import asyncio
 import html
 
 import tornado.web
+from tornado.log import access_log
 
 from simulator.common import error_body
 from simulator.control import control_routes
@@ -75,6 +76,12 @@ class AuthorizeHandler(BaseHandler):
         self.finish(_PAGE.format(title="微信网页授权", body=body))
 
 
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    # Path only: queries carry access tokens and secrets, even if simulated ones.
+    request = handler.request
+    access_log.info("%d %s %s %.2fms", handler.get_status(), request.method, request.path, 1000 * request.request_time())
+
+
 def make_app(state: SimulatorState) -> tornado.web.Application:
     """One port for api_base and oauth_base alike; /_sim/ is the control API for tests and the demo."""
     args = {"state": state}
@@ -84,4 +91,5 @@ def make_app(state: SimulatorState) -> tornado.web.Application:
             *control_routes(state),
             (r"/((?:cgi-bin|sns)/.+)", ApiHandler, args),
         ],
+        log_function=_log_request,
     )

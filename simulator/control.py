@@ -18,7 +18,7 @@ Action = Callable[[SimulatorState, Json, dict[str, str]], Union[Json, Awaitable[
 class ControlHandler(BaseHandler):
     """Runs the action registered for the HTTP method; bad input answers 400 {"error": ...}."""
 
-    def initialize(self, state: SimulatorState, actions: dict[str, Action] | None = None) -> None:  # type: ignore[override]
+    def initialize(self, state: SimulatorState, actions: dict[str, Action] | None = None) -> None:
         super().initialize(state)
         self.actions = actions or {}
 
@@ -227,4 +227,6 @@ _ROUTES: dict[str, dict[str, Action]] = {
 
 
 def control_routes(state: SimulatorState) -> list[tuple[str, type[ControlHandler], dict[str, Any]]]:
-    return [(f"/_sim/{name}", ControlHandler, {"state": state, "actions": actions}) for name, actions in _ROUTES.items()]
+    return [
+        (f"/_sim/{name}", ControlHandler, {"state": state, "actions": actions}) for name, actions in _ROUTES.items()
+    ]

@@ -151,7 +151,8 @@ class SimulatorState:
         app_id: str | None = None,
         errmsg: str | None = None,
     ) -> None:
-        self.faults.append(Fault(normalize_endpoint(endpoint), int(errcode), int(count), app_id, errmsg))
+        if int(count) > 0:
+            self.faults.append(Fault(normalize_endpoint(endpoint), int(errcode), int(count), app_id, errmsg))
 
     def set_latency(self, endpoint: str, seconds: float) -> None:
         if seconds <= 0:

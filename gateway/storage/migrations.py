@@ -2,6 +2,7 @@
 applied at start under a lock: idempotent, and safe when two processes start at once."""
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass
 
@@ -23,7 +24,7 @@ class Migration:
     statements: tuple[str, ...]
 
 
-MIGRATIONS: tuple[Migration, ...] = (
+CORE_MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tenants, verify files, tenant state, audit", (
         """CREATE TABLE tenants (
             id {pk}, slug {key} NOT NULL, app_id {key} NOT NULL, name {text} NOT NULL,
@@ -49,7 +50,41 @@ MIGRATIONS: tuple[Migration, ...] = (
             tenant_id {int} NOT NULL, openid {key} NOT NULL, subscribed {bool} NOT NULL,
             updated_at {ts} NOT NULL, PRIMARY KEY (tenant_id, openid)){opts}""",
     )),
+    Migration(3, "events and their webhook deliveries", (
+        """CREATE TABLE events (
+            id {pk}, tenant_id {int} NOT NULL, type {key} NOT NULL, created_at {ts} NOT NULL,
+            data {text} NOT NULL){opts}""",
+        "CREATE INDEX events_tenant ON events (tenant_id, id)",
+        # One row per event to deliver to the tenant's webapi_url; claimed with a lease.
+        """CREATE TABLE webhook_deliveries (
+            event_id {int} NOT NULL PRIMARY KEY, tenant_id {int} NOT NULL, state {key} NOT NULL,
+            attempts {int} NOT NULL DEFAULT 0, next_at {ts} NOT NULL, lease_until {ts} NOT NULL DEFAULT 0,
+            first_at {ts} NOT NULL, last_error {text}){opts}""",
+        "CREATE INDEX webhook_due ON webhook_deliveries (state, next_at, event_id)",
+    )),
 )
+
+
+# Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29.
+PART_MODULES = ("gateway.storage.schema_accounts", "gateway.storage.schema_documents")
+
+
+def _all_migrations() -> tuple[Migration, ...]:
+    found = list(CORE_MIGRATIONS)
+    for name in PART_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue
+            raise
+        found.extend(module.MIGRATIONS)
+    versions = [m.version for m in found]
+    assert len(versions) == len(set(versions)), "two migrations share a version"
+    return tuple(sorted(found, key=lambda m: m.version))
+
+
+MIGRATIONS = _all_migrations()
 
 
 def render(statement: str, dialect: str) -> str:
