@@ -8,10 +8,10 @@ import logging
 import os
 import signal
 import sys
+import warnings
 
 import tornado.httpserver
 import tornado.netutil
-import tornado.process
 
 from gateway.config import SettingsError, ensure_secrets, is_embedded, load_settings
 from gateway.core import Gateway
@@ -19,6 +19,8 @@ from gateway.logging_setup import setup_logging
 from handlers.app import make_app
 
 log = logging.getLogger("gateway")
+# aiomysql reports "CREATE TABLE IF NOT EXISTS" on an existing table as a warning.
+warnings.filterwarnings("ignore", message="Table 'schema_migrations' already exists")
 MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
@@ -55,6 +57,48 @@ async def serve(gw: Gateway, sockets: list, demo: bool) -> None:
     await asyncio.wait_for(server.close_all_connections(), timeout=10)
 
 
+def fork_workers(count: int) -> int:
+    """Fork `count` workers sharing the bound sockets; returns the worker's number in each child.
+    The parent forwards SIGTERM/SIGINT to them, restarts a worker that crashed, and exits
+    when all have stopped."""
+    children: dict[int, int] = {}
+    stopping = False
+
+    def spawn(task_id: int) -> bool:
+        pid = os.fork()
+        if pid == 0:
+            return True
+        children[pid] = task_id
+        return False
+
+    for task_id in range(count):
+        if spawn(task_id):
+            return task_id
+
+    def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    while children:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        task_id = children.pop(pid, -1)
+        if not stopping and task_id >= 0 and os.waitstatus_to_exitcode(status) != 0:
+            log.warning("worker %d exited with %d; restarting it", task_id, os.waitstatus_to_exitcode(status))
+            if spawn(task_id):
+                return task_id
+    sys.exit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging()
@@ -75,8 +119,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sockets = tornado.netutil.bind_sockets(settings.server.port, settings.server.host)
     if args.processes > 1:
-        tornado.process.fork_processes(args.processes)
-        settings.generated_operator_token = settings.generated_operator_token and tornado.process.task_id() == 0
+        task_id = fork_workers(args.processes)
+        settings.generated_operator_token = settings.generated_operator_token and task_id == 0
     asyncio.run(serve(Gateway(settings), sockets, args.demo))
     return 0
 

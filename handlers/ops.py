@@ -2,6 +2,8 @@
 metrics, and the tenants' MP_verify domain-verification files."""
 from __future__ import annotations
 
+import os
+
 import tornado.web
 
 from handlers.base import BaseHandler, JsonHandler
@@ -9,7 +11,7 @@ from handlers.base import BaseHandler, JsonHandler
 
 class HealthHandler(JsonHandler):
     async def get(self) -> None:
-        self.write_json({"status": "ok"})
+        self.write_json({"status": "ok", "pid": os.getpid()})
 
 
 class ReadyHandler(JsonHandler):

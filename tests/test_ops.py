@@ -111,3 +111,38 @@ def test_processes_refused_on_embedded_default(tmp_path):
                           cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "mysql" in proc.stderr and "redis" in proc.stderr
+
+
+def test_processes_fork_workers_and_stop_cleanly(tmp_path, env, backend):
+    if backend != "mysql":
+        pytest.skip("--processes needs MariaDB + Redis")
+    import asyncio
+    import json
+    import signal
+    import urllib.request
+    asyncio.run(env.ensure_database())
+    settings = env.settings()
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "server.py", "--processes", "2", "--port", str(port)], cwd=ROOT,
+                            env=_env(tmp_path, GATEWAY_STORAGE_URL=settings.storage.url,
+                                     GATEWAY_CACHE_URL=settings.cache.url),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_ready(port, proc)
+        pids = set()
+        for _ in range(200):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+                pids.add(json.loads(resp.read())["pid"])
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2, "both workers answer on the one port"
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 0, out
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        asyncio.run(env.drop_database())
