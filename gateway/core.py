@@ -6,6 +6,8 @@ import asyncio
 import logging
 from typing import Any, Awaitable, Callable
 
+from tornado.httpclient import AsyncHTTPClient
+
 from gateway.audit import AuditLog
 from gateway.cache import Cache, open_cache
 from gateway.clock import Clock
@@ -36,8 +38,10 @@ class Gateway:
         self.events = EventLog(self.storage, self.clock)
         self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock,
                                        settings.security.allow_private_webhooks)
+        # Its own client: Tornado's shared one allows only 10 requests at a time per process.
+        self._wechat_client = AsyncHTTPClient(force_instance=True, max_clients=100)
         self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,
-                                      on_call=lambda endpoint, outcome: self.metrics.wechat_calls.labels(
+                                      http_client=self._wechat_client, on_call=lambda endpoint, outcome: self.metrics.wechat_calls.labels(
                                           endpoint, outcome).inc())
         # Services attached by gateway.services.install_services (None until installed).
         self.tokens: Any = None
@@ -82,6 +86,7 @@ class Gateway:
         await self.registry.stop()
         await self.cache.close()
         await self.storage.close()
+        self._wechat_client.close()
 
     async def readiness(self) -> dict[str, str]:
         """"ok" or "down" for storage and cache, each checked with a short deadline."""

@@ -7,26 +7,36 @@ import json
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.storage import Storage
+from gateway.storage import DuplicateKey, Storage
+
+# Another process may have written a different value since; rewrite a fact at least this often.
+REWRITE_SECONDS = 30.0
 
 
 class TenantState:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self.storage, self.clock = storage, clock
-        self._written: dict[tuple[int, str], str] = {}
+        self._written: dict[tuple[int, str], tuple[str, float]] = {}
 
     async def set(self, tenant_id: int, name: str, value: Any) -> None:
         text = json.dumps(value, ensure_ascii=False)
-        if self._written.get((tenant_id, name)) == text:
-            return  # already stored by this process; spare the database a write per callback
+        now = self.clock.now()
+        written = self._written.get((tenant_id, name))
+        if written is not None and written[0] == text and now - written[1] < REWRITE_SECONDS:
+            return  # stored by this process moments ago; spare the database a write per callback
         updated = await self.storage.execute(
             "UPDATE tenant_state SET value = ?, updated_at = ? WHERE tenant_id = ? AND name = ?",
-            (text, self.clock.now(), tenant_id, name))
+            (text, now, tenant_id, name))
         if updated.rowcount == 0:
-            await self.storage.execute(
-                f"{self.storage.insert_ignore} INTO tenant_state (tenant_id, name, value, updated_at)"
-                " VALUES (?, ?, ?, ?)", (tenant_id, name, text, self.clock.now()))
-        self._written[(tenant_id, name)] = text
+            try:
+                await self.storage.execute(
+                    "INSERT INTO tenant_state (tenant_id, name, value, updated_at) VALUES (?, ?, ?, ?)",
+                    (tenant_id, name, text, now))
+            except DuplicateKey:  # another process inserted it first; ours is as fresh
+                await self.storage.execute(
+                    "UPDATE tenant_state SET value = ?, updated_at = ? WHERE tenant_id = ? AND name = ?",
+                    (text, now, tenant_id, name))
+        self._written[(tenant_id, name)] = (text, now)
 
     async def get(self, tenant_id: int, name: str, default: Any = None) -> Any:
         row = await self.storage.fetchone(

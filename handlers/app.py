@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 from typing import Any
 
 import tornado.web
 
 from gateway.core import Gateway
 from handlers.base import JsonNotFoundHandler
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Route modules, one per audience; a module missing its piece of the product is skipped.
 ROUTE_MODULES = ("handlers.ops", "handlers.admin", "handlers.admin_menu", "handlers.wechat", "handlers.jssdk",
@@ -36,8 +39,8 @@ def make_app(gw: Gateway, **overrides: Any) -> tornado.web.Application:
                             "secure": gw.public_url.startswith("https://")},
         cookie_secret=gw.settings.security.session_key,
         default_handler_class=JsonNotFoundHandler,
-        template_path="templates",
-        static_path="static",
+        template_path=str(PROJECT_ROOT / "templates"),
+        static_path=str(PROJECT_ROOT / "static"),
         debug=False,
         serve_traceback=False,
         compress_response=False,

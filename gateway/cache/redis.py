@@ -36,9 +36,12 @@ def _split_prefix(url: str) -> tuple[str, str]:
 class RedisCache(Cache):
     def __init__(self, url: str, timeout: float = 0.5) -> None:
         url, self._prefix = _split_prefix(url)
-        self._client: Any = aioredis.Redis.from_url(
+        # A blocking pool: a burst beyond max_connections waits briefly for a free connection
+        # instead of failing at once with "Too many connections".
+        pool = aioredis.BlockingConnectionPool.from_url(
             url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry_on_timeout=False, retry=None, health_check_interval=30)
+            retry_on_timeout=False, health_check_interval=30, max_connections=256, timeout=2)
+        self._client: Any = aioredis.Redis(connection_pool=pool, retry=None)
         self._url = url
         self._tasks: list[asyncio.Task[None]] = []
 

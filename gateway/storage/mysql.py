@@ -13,7 +13,6 @@ import pymysql
 from gateway.storage.base import DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError
 
 _GONE = {2006, 2013, 2003, 2055}  # server gone / lost connection / can't connect
-_RETRY_TXN = {1213, 1205}          # deadlock, lock wait timeout
 
 
 def _sql(sql: str) -> str:

@@ -1,0 +1,26 @@
+"""Admin API for tenant menus: push one (PUT), read the last pushed (GET), push the default (POST)."""
+from __future__ import annotations
+
+from gateway.menus import MenuService
+from handlers.admin import SLUG
+from handlers.base import OperatorHandler
+
+
+class MenuHandler(OperatorHandler):
+    async def get(self, slug: str) -> None:
+        self.write_json(await MenuService(self.gw).last(self.gw.registry.require(slug)))
+
+    async def put(self, slug: str) -> None:
+        tenant = self.gw.registry.require(slug)
+        self.write_json(await MenuService(self.gw).push(tenant, self.json_body()))
+
+
+class DefaultMenuHandler(OperatorHandler):
+    async def post(self, slug: str) -> None:
+        self.write_json(await MenuService(self.gw).push_default(self.gw.registry.require(slug)))
+
+
+ROUTES = [
+    (rf"/admin/api/tenants/{SLUG}/menu", MenuHandler),
+    (rf"/admin/api/tenants/{SLUG}/menu/default", DefaultMenuHandler),
+]

@@ -1,0 +1,20 @@
+"""JS-SDK `wx.config` signatures for the tenant's own pages (no session needed)."""
+from __future__ import annotations
+
+from gateway.tokens import jssdk_config
+from handlers.admin import SLUG
+from handlers.base import JsonHandler
+
+
+class JsSdkHandler(JsonHandler):
+    route_name = "jssdk"
+
+    async def get(self, slug: str) -> None:
+        tenant = self.gw.registry.require(slug)
+        url = self.get_query_argument("url", None)
+        self.write_json(await jssdk_config(self.gw.tokens, tenant, self.gw.public_url, url))
+
+
+ROUTES = [
+    (rf"/wx/{SLUG}/api/jssdk", JsSdkHandler),
+]

@@ -1,0 +1,42 @@
+"""The phone's JSON for documents: the inbox, one document as its recipient sees it, and an
+approver's decision (session cookie + XSRF token)."""
+from __future__ import annotations
+
+from handlers.session import SessionHandler
+
+
+class InboxHandler(SessionHandler):
+    route_name = "mobile"
+
+    async def get(self, slug: str) -> None:
+        session = await self.require_session(slug)
+        me = await self.gw.accounts.me(session.tenant, session)
+        documents = await self.gw.notifications.documents.inbox(session.tenant, session.account_id)
+        self.write_json({"account": me["account"], "documents": documents})
+
+
+class MobileDocumentHandler(SessionHandler):
+    route_name = "mobile"
+
+    async def get(self, slug: str, doc_id: str) -> None:
+        session = await self.require_session(slug)
+        self.write_json(await self.gw.notifications.documents.for_recipient(
+            session.tenant, doc_id, session.account_id))
+
+
+class DecisionHandler(SessionHandler):
+    route_name = "mobile"
+
+    async def post(self, slug: str, doc_id: str) -> None:
+        session = await self.require_session(slug)
+        self.write_json(await self.gw.notifications.documents.decide(
+            session.tenant, doc_id, session.account_id, session.login, self.json_body()))
+
+
+SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
+DOC = r"(?P<doc_id>[^/]{1,200})"
+ROUTES = [
+    (rf"/wx/{SLUG}/api/inbox", InboxHandler),
+    (rf"/wx/{SLUG}/api/documents/{DOC}", MobileDocumentHandler),
+    (rf"/wx/{SLUG}/api/documents/{DOC}/decision", DecisionHandler),
+]

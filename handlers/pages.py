@@ -1,0 +1,154 @@
+"""The phone pages (login, password, register, inbox, doc): HTML shells rendered from templates/,
+each working through the mobile JSON endpoints with static/app.js."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import tornado.web
+
+from gateway.cache import CacheError
+from gateway.errors import GatewayError
+from gateway.oauth_flow import clean_next, page_path
+from gateway.sessions import Session
+from gateway.storage import StorageError
+from handlers.admin import SLUG
+from handlers.session import SessionHandler
+from tenants.model import Tenant
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+_ERROR_PAGES = {
+    400: ("请求无效", "链接不完整或已失效，请从公众号菜单重新进入。"),
+    403: ("无权访问", "您没有权限查看此页面。"),
+    404: ("页面不存在", "您访问的页面不存在，请确认链接是否正确。"),
+    405: ("请求无效", "请从公众号菜单进入。"),
+    503: ("服务暂时不可用", "系统繁忙，请稍后再试。"),
+}
+_FALLBACK_ERROR = ("出错了", "系统出现问题，请稍后再试。")
+
+
+def next_after_login(value: str | None) -> str:
+    """Where the login page sends a signed-in user: a page of the tenant, never another site."""
+    page = clean_next(value)
+    return "inbox" if page == "register" else page
+
+
+class PageHandler(SessionHandler):
+    """One HTML page of a tenant; pages that need a session send a visitor without one to the entry."""
+    route_name = "pages"
+    template_name = ""
+    page = ""
+    script = "account.js"  # the page's controller in static/, next to the shared app.js
+    needs_session = False
+    session: Session | None = None
+
+    def get_template_path(self) -> str:
+        # Absolute, so the pages render whatever the working directory is.
+        return str(TEMPLATE_DIR)
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Security-Policy", CSP)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "same-origin")
+        self.set_header("Cache-Control", "no-store")
+
+    async def open_page(self, slug: str, here: str) -> Tenant | None:
+        """The tenant, or None once a visitor without a usable session has been redirected."""
+        tenant = self.gw.registry.get(slug)
+        if tenant is None:
+            raise tornado.web.HTTPError(404)
+        if not self.needs_session:
+            return tenant
+        self.session = await self.current_session(slug)
+        if self.session is None:
+            self.redirect(f"/wx/{slug}/entry?next={quote(here, safe='')}")
+            return None
+        if self.session.must_change_password and self.page != "password":
+            self.redirect(page_path(slug, "password"))
+            return None
+        return tenant
+
+    def render_page(self, tenant: Tenant, here: str, template: str | None = None, **values: Any) -> None:
+        self.xsrf_token  # sets the _xsrf cookie that app.js echoes as X-XSRFToken
+        self.render(template or self.template_name, page=self.page, script=self.script, slug=tenant.slug,
+                    tenant_name=tenant.name, base=f"/wx/{tenant.slug}/", here=here, **values)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, GatewayError):
+            status_code = exc.status
+        elif isinstance(exc, (StorageError, CacheError)):
+            status_code = 503
+        elif isinstance(exc, tornado.web.HTTPError):
+            status_code = exc.status_code
+        self.set_status(status_code)
+        self.clear_header("Location")
+        heading, text = _ERROR_PAGES.get(status_code, _FALLBACK_ERROR)
+        self.render("error.html", heading=heading, text=text)
+
+
+class LoginPage(PageHandler):
+    template_name, page = "login.html", "login"
+
+    async def get(self, slug: str) -> None:
+        tenant = await self.open_page(slug, "login")
+        if tenant is not None:
+            self.render_page(tenant, "login", next_page=next_after_login(self.get_query_argument("next", None)),
+                             allow_registration=bool(tenant.policy.get("allow_mobile_registration")))
+
+
+class PasswordPage(PageHandler):
+    template_name, page, needs_session = "password.html", "password", True
+
+    async def get(self, slug: str) -> None:
+        tenant = await self.open_page(slug, "password")
+        if tenant is not None and self.session is not None:
+            self.render_page(tenant, "password", forced=self.session.must_change_password)
+
+
+class RegisterPage(PageHandler):
+    template_name, page = "register.html", "register"
+
+    async def get(self, slug: str) -> None:
+        tenant = await self.open_page(slug, "register")
+        if tenant is None:
+            return
+        next_page = next_after_login(self.get_query_argument("next", None))
+        if not tenant.policy.get("allow_mobile_registration"):
+            self.render_page(tenant, "register", template="message.html", heading="暂未开放注册",
+                             text="本单位暂未开放自助注册。如需开通账号，请联系单位管理员。",
+                             link=f"/wx/{slug}/login?next={quote(next_page, safe='')}", link_text="返回登录")
+            return
+        self.render_page(tenant, "register", next_page=next_page)
+
+
+class InboxPage(PageHandler):
+    template_name, page, script, needs_session = "inbox.html", "inbox", "docs.js", True
+
+    async def get(self, slug: str) -> None:
+        tenant = await self.open_page(slug, "inbox")
+        if tenant is not None:
+            self.render_page(tenant, "inbox")
+
+
+class DocPage(PageHandler):
+    template_name, page, script, needs_session = "doc.html", "doc", "docs.js", True
+
+    async def get(self, slug: str, doc_id: str) -> None:
+        here = f"doc/{doc_id}"
+        tenant = await self.open_page(slug, here)
+        if tenant is not None and self.session is not None:
+            self.render_page(tenant, here, doc_id=doc_id, login=self.session.login)
+
+
+ROUTES = [
+    (rf"/wx/{SLUG}/login", LoginPage),
+    (rf"/wx/{SLUG}/password", PasswordPage),
+    (rf"/wx/{SLUG}/register", RegisterPage),
+    (rf"/wx/{SLUG}/inbox", InboxPage),
+    (rf"/wx/{SLUG}/doc/(?P<doc_id>[^/]{{1,128}})", DocPage),
+]

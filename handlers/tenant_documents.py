@@ -1,0 +1,34 @@
+"""Tenant API for documents (PUT, GET, close) and the pull feed of events, under /api/v1/{slug}."""
+from __future__ import annotations
+
+from gateway.pagination import parse_page
+from handlers.base import TenantApiHandler
+
+
+class DocumentHandler(TenantApiHandler):
+    async def put(self, slug: str, doc_id: str) -> None:
+        result, created = await self.gw.notifications.documents.put(self.tenant, doc_id, self.json_body())
+        self.write_json(result, status=201 if created else 200)
+
+    async def get(self, slug: str, doc_id: str) -> None:
+        self.write_json(await self.gw.notifications.documents.get(self.tenant, doc_id))
+
+
+class CloseHandler(TenantApiHandler):
+    async def post(self, slug: str, doc_id: str) -> None:
+        self.write_json(await self.gw.notifications.documents.close(self.tenant, doc_id, self.json_body()))
+
+
+class EventsHandler(TenantApiHandler):
+    async def get(self, slug: str) -> None:
+        page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
+        self.write_json(await self.gw.events.page(self.tenant, page))
+
+
+SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
+DOC = r"(?P<doc_id>[^/]{1,200})"
+ROUTES = [
+    (rf"/api/v1/{SLUG}/documents/{DOC}", DocumentHandler),
+    (rf"/api/v1/{SLUG}/documents/{DOC}/close", CloseHandler),
+    (rf"/api/v1/{SLUG}/events", EventsHandler),
+]

@@ -1,0 +1,148 @@
+// The phone pages' shared helpers: a fetch wrapper that echoes the _xsrf cookie as X-XSRFToken,
+// the contract's errors in plain Chinese, and DOM helpers (text goes in with textContent only).
+(function () {
+  "use strict";
+
+  var body = document.body;
+  var slug = body.getAttribute("data-slug");
+  var base = "/wx/" + slug + "/";
+
+  function $(id) { return document.getElementById(id); }
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) { return decodeURIComponent(parts[i].slice(eq + 1)); }
+    }
+    return "";
+  }
+
+  // One JSON call to /wx/{slug}/api/...; resolves to {status, ok, data}, never rejects.
+  function api(method, path, payload) {
+    var init = {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-XSRFToken": cookie("_xsrf") }
+    };
+    if (payload !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(payload);
+    }
+    return fetch(base + "api/" + path, init).then(function (response) {
+      return response.text().then(function (text) {
+        var data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+        return { status: response.status, ok: response.ok, data: data };
+      });
+    }, function () {
+      return { status: 0, ok: false, data: { error: { code: "network", message: "", details: {} } } };
+    });
+  }
+
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+  function parseTime(iso) {
+    if (!iso) { return null; }
+    var d = new Date(iso);
+    return isNaN(d.getTime()) ? null : d;
+  }
+
+  function hhmm(iso) {
+    var d = parseTime(iso);
+    if (!d) { return ""; }
+    var today = new Date();
+    var time = pad(d.getHours()) + ":" + pad(d.getMinutes());
+    if (d.toDateString() === today.toDateString()) { return time; }
+    return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + time;
+  }
+
+  function dateTime(iso) {
+    var d = parseTime(iso);
+    if (!d) { return iso || ""; }
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
+  function errorOf(res) {
+    return (res.data && res.data.error) || { code: res.status >= 500 ? "unavailable" : "invalid", message: "", details: {} };
+  }
+
+  // Messages may come as "中文 / English": a phone page shows the Chinese half.
+  function chinesePart(message) {
+    var text = String(message || "");
+    var head = text.split(" / ")[0];
+    return /[\u4e00-\u9fff]/.test(head) ? head : text;
+  }
+
+  // The contract's error codes in words a phone user understands.
+  function errorText(res, context) {
+    var err = errorOf(res);
+    var details = err.details || {};
+    switch (err.code) {
+      case "network": return "网络连接失败，请检查网络后重试。";
+      case "bad_credentials":
+        if (typeof details.remaining_attempts === "number") {
+          if (details.remaining_attempts <= 0) { return "账号或密码错误，账号已被锁定，请稍后再试。"; }
+          return "账号或密码错误，还可尝试 " + details.remaining_attempts + " 次。";
+        }
+        return "账号或密码错误。";
+      case "locked":
+        return details.locked_until ? "账号已锁定，请于 " + hhmm(details.locked_until) + " 后再试。"
+          : "账号已锁定，请联系管理员解锁。";
+      case "account_disabled": return "该账号已停用，无法登录。如有疑问请联系管理员。";
+      case "account_pending": return "该账号正在等待管理员审核，审核通过后即可登录。";
+      case "rate_limited": return "尝试过于频繁，请稍后再试。";
+      case "weak_password": return "密码不符合要求：" + (chinesePart(err.message) || "请按密码规则设置");
+      case "unauthorized": return "登录已失效，请从公众号菜单重新进入。";
+      case "forbidden":
+        if (context === "register") { return "本单位暂未开放自助注册，或请先从公众号菜单进入后再注册。"; }
+        return "没有权限进行此操作。";
+      case "not_found": return context === "doc" ? "单据不存在，或您不是此单据的审批人或抄送人。" : "内容不存在。";
+      case "conflict":
+        if (context === "decide") { return "该单据已处理或已关闭，不能再次审批。"; }
+        if (context === "register") { return "该账号已存在，请直接登录或换一个账号。"; }
+        return "操作冲突，请刷新后重试。";
+      case "invalid": return "提交的内容有误" + (err.message ? "：" + chinesePart(err.message) : "。");
+      case "unavailable": return "服务暂时不可用，请稍后再试。";
+      default: return res.status >= 500 ? "服务暂时不可用，请稍后再试。" : "操作失败，请稍后再试。";
+    }
+  }
+
+  function show(el, text, kind) {
+    el.textContent = text;
+    el.className = "msg " + (kind || "error");
+    el.hidden = !text;
+  }
+
+  function make(tag, className, text) {
+    var el = document.createElement(tag);
+    if (className) { el.className = className; }
+    if (text !== undefined && text !== null) { el.textContent = String(text); }
+    return el;
+  }
+
+  function clear(el) { while (el.firstChild) { el.removeChild(el.firstChild); } }
+
+  function toEntry(next) {
+    window.location.assign(base + "entry?next=" + encodeURIComponent(next || body.getAttribute("data-here") || "inbox"));
+  }
+
+  // A session that ended while the page was open: start sign-in again, coming back here.
+  function sessionGone(res) {
+    if (res.status === 401) { toEntry(); return true; }
+    if (errorOf(res).code === "password_change_required") { window.location.assign(base + "password"); return true; }
+    return false;
+  }
+
+  function busy(form, on) {
+    var buttons = form.querySelectorAll("button");
+    for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = on; }
+  }
+
+  window.gw = {
+    body: body, base: base, $: $, api: api, hhmm: hhmm, dateTime: dateTime, errorOf: errorOf,
+    errorText: errorText, show: show, make: make, clear: clear, toEntry: toEntry, sessionGone: sessionGone,
+    busy: busy, chinesePart: chinesePart
+  };
+}());
