@@ -10,23 +10,19 @@ from gateway.audit import AuditLog
 from gateway.clock import Clock
 from gateway.errors import Unavailable
 from gateway.events import EventLog
-from gateway.storage import DuplicateKey, Executor, Row, Storage, StorageError
+from gateway.storage import DuplicateKey, Executor, Row, Storage, StorageError, TransientConflict
 from gateway.tenant_state import TenantState
 from tenants.model import Tenant
 
 log = logging.getLogger(__name__)
 
 REASONS = ("logout", "password_changed", "password_reset", "admin_unbind", "departed", "rebound", "switched")
-_RETRY_CODES = {1213, 1205}  # MySQL deadlock / lock wait timeout: the racing bind won, try again
 BIND_ATTEMPTS = 4
 
 
 def _is_race(exc: StorageError) -> bool:
-    if isinstance(exc, DuplicateKey):
-        return True
-    cause = exc.__cause__
-    args = getattr(cause, "args", None)
-    return bool(args) and args[0] in _RETRY_CODES  # type: ignore[index]
+    """A racing bind won (unique key) or the two collided (deadlock): try again."""
+    return isinstance(exc, (DuplicateKey, TransientConflict))
 
 
 class BindingStore:

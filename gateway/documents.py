@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.clock import iso
 from gateway.errors import Conflict, Invalid, NotFound
-from gateway.storage import DuplicateKey, Executor, Row, StorageError
+from gateway.storage import DuplicateKey, Executor, Row, StorageError, TransientConflict
 from tenants.model import Tenant
 
 if TYPE_CHECKING:
@@ -24,7 +24,6 @@ CLOSED = ("approved", "rejected", "withdrawn")
 DECISIONS = ("approve", "reject")
 COMMENT_MAX = 500
 NOTIFIED = ("queued", "sent", "delivered")
-_RETRY_CODES = {1213, 1205}  # MySQL deadlock / lock wait timeout: the whole transaction may be re-run
 
 
 @dataclass(frozen=True)
@@ -102,8 +101,7 @@ def _decision_view(r: Row) -> dict[str, Any]:
 
 
 def _retryable(exc: StorageError) -> bool:
-    args = getattr(exc.__cause__, "args", None) or (None,)
-    return isinstance(exc, DuplicateKey) or args[0] in _RETRY_CODES
+    return isinstance(exc, (DuplicateKey, TransientConflict))
 
 
 class Documents:
@@ -218,7 +216,10 @@ class Documents:
     async def close(self, tenant: Tenant, doc_id: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or set(body) != {"status"} or body["status"] not in CLOSED:
             raise Invalid("the body must be {\"status\": \"approved|rejected|withdrawn\"}")
-        status = body["status"]
+        await self.storage.retrying(lambda: self._close_once(tenant, doc_id, body["status"]))
+        return await self.get(tenant, doc_id)
+
+    async def _close_once(self, tenant: Tenant, doc_id: str, status: str) -> None:
         now = self.clock.now()
         async with self.storage.transaction() as tx:
             doc = await self._require(tx, tenant, doc_id, lock=True)
@@ -228,7 +229,6 @@ class Documents:
                 await self.gw.audit.record(tenant.id, "api", "document.closed", doc_id, {"status": status}, ex=tx)
             elif doc["status"] != status:
                 raise Conflict("the document is already closed", {"status": doc["status"]})
-        return await self.get(tenant, doc_id)
 
     # ---- recipients (mobile) -----------------------------------------------------------------------
     async def decide(self, tenant: Tenant, doc_id: str, account_id: int, login: str, body: Any) -> dict[str, Any]:
@@ -239,6 +239,12 @@ class Documents:
             raise Invalid("decision must be approve or reject", {"field": "decision"})
         if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
             raise Invalid(f"comment must be a text of at most {COMMENT_MAX} characters", {"field": "comment"})
+        await self.storage.retrying(lambda: self._decide_once(tenant, doc_id, account_id, login, decision, comment))
+        self.gw.notifications.wake_webhooks()
+        return await self.for_recipient(tenant, doc_id, account_id)
+
+    async def _decide_once(self, tenant: Tenant, doc_id: str, account_id: int, login: str, decision: str,
+                           comment: str) -> None:
         now = self.clock.now()
         async with self.storage.transaction() as tx:
             doc = await self._require(tx, tenant, doc_id, lock=True)
@@ -261,8 +267,6 @@ class Documents:
             await self.gw.events.emit(tenant, "document.decision", data, ex=tx)
             await self.gw.audit.record(tenant.id, login, "document.decision", doc_id,
                                        {"decision": decision}, ex=tx)
-        self.gw.notifications.wake_webhooks()
-        return await self.for_recipient(tenant, doc_id, account_id)
 
     async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> dict[str, Any]:
         """The document as one of its recipients sees it; 404 for anyone else."""

@@ -75,6 +75,11 @@ class JsonHandler(BaseHandler):
             if retry_after:
                 self.set_header("Retry-After", str(int(retry_after)))
         elif isinstance(exc, (StorageError, CacheError)):
+            cause = exc.__cause__
+            code = cause.args[0] if cause is not None and cause.args and isinstance(cause.args[0], int) else ""
+            # The driver's class and numeric code only: its message can carry SQL or data.
+            log.warning("%s on %s %s: %s %s", type(exc).__name__, self.request.method, self.request.path,
+                        type(cause).__name__ if cause else "", code)
             self.set_status(503)
             body = {"error": {"code": "unavailable", "message": "a back end is unavailable, try again",
                               "details": {}}}

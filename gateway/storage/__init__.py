@@ -1,9 +1,10 @@
 """Opens the storage named by `[storage] url`: sqlite:///relative.db, sqlite:////abs.db or mysql://…"""
 from __future__ import annotations
 
-from gateway.storage.base import DuplicateKey, Executor, ExecResult, Row, Storage, StorageError
+from gateway.storage.base import DuplicateKey, Executor, ExecResult, Row, Storage, StorageError, TransientConflict
 
-__all__ = ["DuplicateKey", "Executor", "ExecResult", "Row", "Storage", "StorageError", "open_storage"]
+__all__ = ["DuplicateKey", "Executor", "ExecResult", "Row", "Storage", "StorageError", "TransientConflict",
+           "open_storage"]
 
 
 def open_storage(url: str) -> Storage:

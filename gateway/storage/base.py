@@ -5,9 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Sequence
+import asyncio
+import random
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
 Params = Sequence[Any]
 
 
@@ -17,6 +20,10 @@ class StorageError(Exception):
 
 class DuplicateKey(StorageError):
     """An insert or update hit a unique key."""
+
+
+class TransientConflict(StorageError):
+    """A deadlock or lock-wait timeout: the whole transaction may simply be run again."""
 
 
 @dataclass
@@ -57,6 +64,17 @@ class Storage(Executor):
 
     @abstractmethod
     async def ping(self) -> None: ...
+
+    async def retrying(self, work: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+        """Run `work` (which opens its own transaction), again after a deadlock or lock-wait timeout."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return await work()
+            except TransientConflict:
+                if attempt == attempts:
+                    raise
+                await asyncio.sleep(random.uniform(0.005, 0.03) * attempt)
+        raise AssertionError("unreachable")
 
     @abstractmethod
     async def migration_lock(self) -> AbstractAsyncContextManager[Executor]: ...

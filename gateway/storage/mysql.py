@@ -10,7 +10,8 @@ from urllib.parse import unquote, urlparse
 import aiomysql
 import pymysql
 
-from gateway.storage.base import DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError
+from gateway.storage.base import (DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError,
+                                  TransientConflict)
 
 _GONE = {2006, 2013, 2003, 2055}  # server gone / lost connection / can't connect
 
@@ -19,9 +20,15 @@ def _sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+_TRANSIENT = {1213, 1205}  # deadlock, lock wait timeout
+
+
 def _wrap(exc: Exception) -> StorageError:
-    if isinstance(exc, pymysql.err.IntegrityError) and exc.args and exc.args[0] == 1062:
+    code = exc.args[0] if exc.args else None
+    if isinstance(exc, pymysql.err.IntegrityError) and code == 1062:
         return DuplicateKey("duplicate key")
+    if code in _TRANSIENT:
+        return TransientConflict("transaction conflict")
     return StorageError("database error")
 
 

@@ -10,7 +10,14 @@ from typing import AsyncIterator
 
 import aiosqlite
 
-from gateway.storage.base import DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError
+from gateway.storage.base import (DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError,
+                                  TransientConflict)
+
+
+def _wrap(exc: sqlite3.Error) -> StorageError:
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return TransientConflict("database is busy")
+    return StorageError("database error")
 
 
 class _Conn(Executor):
@@ -25,7 +32,7 @@ class _Conn(Executor):
         except sqlite3.IntegrityError as exc:
             raise DuplicateKey("duplicate key") from exc
         except sqlite3.Error as exc:
-            raise StorageError("database error") from exc
+            raise _wrap(exc) from exc
         return [dict(zip(names, row)) for row in rows]
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
@@ -34,7 +41,7 @@ class _Conn(Executor):
         except sqlite3.IntegrityError as exc:
             raise DuplicateKey("duplicate key") from exc
         except sqlite3.Error as exc:
-            raise StorageError("database error") from exc
+            raise _wrap(exc) from exc
         result = ExecResult(cur.rowcount, cur.lastrowid)
         await cur.close()
         return result
