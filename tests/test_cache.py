@@ -87,3 +87,14 @@ async def test_dead_redis_fails_fast():
         await cache.incr("x", 1)
     assert time.monotonic() - started < 1.0
     await cache.close()
+
+
+async def test_memory_cache_sweeps_expired_keys():
+    from gateway.cache.memory import SWEEP_EVERY, MemoryCache
+    now = [1000.0]
+    cache = MemoryCache(clock=lambda: now[0])
+    for i in range(SWEEP_EVERY - 1):
+        await cache.set(f"state:{i}", "x", ttl=1)
+    now[0] += 2
+    await cache.set("fresh", "y", ttl=100)  # the write that triggers a sweep
+    assert list(cache._data) == ["fresh"]

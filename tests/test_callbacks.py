@@ -457,3 +457,4 @@ async def test_metrics_name_tenant_and_outcome(env):
         assert 'gateway_callbacks_total{outcome="ok",tenant="acme"} 1.0' in text or \
             'gateway_callbacks_total{tenant="acme",outcome="ok"} 1.0' in text
         assert 'outcome="bad_signature"' in text
+

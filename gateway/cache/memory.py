@@ -8,12 +8,24 @@ from typing import Callable
 
 from gateway.cache.base import Cache, Listener
 
+SWEEP_EVERY = 1000
+
 
 class MemoryCache(Cache):
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._data: dict[str, tuple[str, float | None]] = {}
         self._listeners: dict[str, list[Listener]] = {}
+        self._writes = 0
+
+    def _wrote(self) -> None:
+        # Expired keys are otherwise dropped only when read again: sweep now and then so that
+        # one-off keys (OAuth states, dedupe claims, counters) cannot pile up.
+        self._writes += 1
+        if self._writes % SWEEP_EVERY == 0:
+            now = self._clock()
+            for key in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:
+                del self._data[key]
 
     def _live(self, key: str) -> tuple[str, float | None] | None:
         item = self._data.get(key)
@@ -31,11 +43,13 @@ class MemoryCache(Cache):
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         self._data[key] = (value, self._expiry(ttl))
+        self._wrote()
 
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
         if self._live(key) is not None:
             return False
         self._data[key] = (value, self._expiry(ttl))
+        self._wrote()
         return True
 
     async def delete(self, key: str) -> None:
@@ -52,6 +66,7 @@ class MemoryCache(Cache):
         item = self._live(key)
         if item is None:
             self._data[key] = ("1", self._expiry(ttl))
+            self._wrote()
             return 1
         count = int(item[0]) + 1
         self._data[key] = (str(count), item[1])
