@@ -1,11 +1,16 @@
 """Runs real gateway processes-in-a-loop for tests: settings on a temporary directory, a
 fresh MariaDB database and Redis key prefix per test, an HTTP server on a free loopback
-port, and a small JSON client."""
+port, and a small JSON client. Also the small pieces many tests share: request bodies for a
+tenant and a document, polling until a condition holds, a free port, a webhook receiver.
+(WeChat simulator wiring: wechat_env.py; a simulated phone and sign-in: phone.py.)"""
 from __future__ import annotations
 
+import asyncio
+import inspect
 import json
 import os
 import secrets
+import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +20,7 @@ from urllib.parse import urlparse
 import tornado.httpclient
 import tornado.httpserver
 import tornado.netutil
+import tornado.web
 
 from gateway.clock import Clock
 from gateway.config import Settings, ensure_secrets, load_settings
@@ -87,6 +93,106 @@ def tenant_body(slug: str = "acme", **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def document(approvers: list[str], cc: list[str] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A valid document body for PUT /api/v1/{slug}/documents/{id}."""
+    body: dict[str, Any] = {"type": "采购申请", "title": "采购 笔记本电脑", "summary": "两台 ThinkPad",
+                            "applicant": "张三", "submitted_at": "2024-01-01T15:01:00+08:00",
+                            "fields": [{"label": "金额", "value": "¥12,000"}], "approvers": approvers,
+                            "cc": cc or []}
+    body.update(overrides)
+    return body
+
+
+async def wait_for(predicate: Any, timeout: float = 20.0, every: float = 0.1) -> Any:
+    """Poll `predicate` (a plain or an async function) until it returns something truthy; returns that."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = predicate()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
+        await asyncio.sleep(every)
+
+
+def free_port() -> int:
+    """A loopback port free right now (for a server started in another process)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LoopbackService:
+    """A server on a free loopback port that start() sets up (setting `server`): stopped with
+    stop(), or used as `async with Service() as s:`."""
+    server: Any = None
+
+    async def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+    async def __aenter__(self) -> Any:
+        return await self.start()
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class Receiver(LoopbackService):
+    """A webhook endpoint on loopback: records every request; answers from `script`
+    ((status, headers) tuples, in order), then `default`."""
+
+    def __init__(self, default: int = 204, delay: float = 0.0) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.script: list[tuple[int, dict[str, str]]] = []
+        self.default, self.delay = default, delay
+        self.server: Any = None
+        self.port = 0
+
+    async def start(self) -> "Receiver":
+        receiver = self
+
+        class Hook(tornado.web.RequestHandler):
+            async def post(self, path: str) -> None:
+                receiver.requests.append({"path": path, "headers": dict(self.request.headers),
+                                          "body": self.request.body, "at": asyncio.get_running_loop().time()})
+                if receiver.delay:
+                    await asyncio.sleep(receiver.delay)
+                status, headers = receiver.script.pop(0) if receiver.script else (receiver.default, {})
+                self.set_status(status)
+                for k, v in headers.items():
+                    self.set_header(k, v)
+                self.finish()
+
+        app = tornado.web.Application([(r"/(.*)", Hook)])
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.port = sockets[0].getsockname()[1]
+        self.server = tornado.httpserver.HTTPServer(app)
+        self.server.add_sockets(sockets)
+        return self
+
+    def url(self, path: str = "hook") -> str:
+        return f"http://127.0.0.1:{self.port}/{path}"
+
+    def ids(self) -> list[str]:
+        return [r["headers"].get("Webhook-Id", "") for r in self.requests]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.requests]
+
+
+def metric(g: "RunningGateway", name: str, **labels: str) -> float:
+    """The value of one Prometheus sample of the gateway (0 when never recorded)."""
+    return g.gw.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
 class RunningGateway:
     def __init__(self, gw: Gateway, server: tornado.httpserver.HTTPServer, port: int) -> None:
         self.gw, self.server, self.port = gw, server, port
@@ -139,28 +245,29 @@ class TestEnv:
                                  overrides=overrides)
         return ensure_secrets(settings)
 
-    async def ensure_database(self) -> None:
-        if not self.is_mysql or self._db_created:
-            return
+    @staticmethod
+    async def _server_execute(sql: str) -> None:
+        """Run one statement on the MariaDB server itself (no database selected)."""
         import aiomysql
         url = urlparse(os.environ.get("GATEWAY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3307/"))
         conn = await aiomysql.connect(host=url.hostname, port=url.port or 3306, user=url.username or "root",
                                       password=url.password or "", autocommit=True)
-        async with conn.cursor() as cur:
-            await cur.execute(f"CREATE DATABASE IF NOT EXISTS {self.db_name} CHARACTER SET utf8mb4")
-        conn.close()
+        try:
+            async with conn.cursor() as cur:
+                await cur.execute(sql)
+        finally:
+            conn.close()
+
+    async def ensure_database(self) -> None:
+        if not self.is_mysql or self._db_created:
+            return
+        await self._server_execute(f"CREATE DATABASE IF NOT EXISTS {self.db_name} CHARACTER SET utf8mb4")
         self._db_created = True
 
     async def drop_database(self) -> None:
         if not self._db_created:
             return
-        import aiomysql
-        url = urlparse(os.environ.get("GATEWAY_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3307/"))
-        conn = await aiomysql.connect(host=url.hostname, port=url.port or 3306, user=url.username or "root",
-                                      password=url.password or "", autocommit=True)
-        async with conn.cursor() as cur:
-            await cur.execute(f"DROP DATABASE IF EXISTS {self.db_name}")
-        conn.close()
+        await self._server_execute(f"DROP DATABASE IF EXISTS {self.db_name}")
         self._db_created = False
 
     @asynccontextmanager

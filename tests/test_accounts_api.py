@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from test_oauth import wechat_env
+from wechat_env import wechat_env
 
 PW = "Tr0ub4dor&3x!"
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
-from test_oauth import Phone, WxEnv, wechat_env
+from phone import Phone
+from wechat_env import WeChatEnv, wechat_env
 
 PW = "Tr0ub4dor&3x!"
 
 
-async def login_page(wx: WxEnv, openid: str) -> Phone:
+async def login_page(wx: WeChatEnv, openid: str) -> Phone:
     phone = wx.phone()
     await wx.use_openid("acme", openid)
     r = await phone.open_entry()
@@ -48,7 +49,7 @@ async def test_switching_account_moves_the_binding(env):
         r = await phone.api("login", {"login": "li", "password": PW})  # with zhang's session
         assert r.status == 200
         assert (await phone.me()).json["account"]["login"] == "li"
-        phone2 = Phone(wx, "acme", cookies={**phone.cookies, "gw_session": old})
+        phone2 = wx.phone("acme", cookies={**phone.cookies, "gw_session": old})
         assert (await phone2.me()).status == 401
         assert (await wx.tenant_api("GET", "/accounts/zhang")).json["bound"] is False
         rows = active(await wx.db_bindings())

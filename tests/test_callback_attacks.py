@@ -16,7 +16,8 @@ import gateway.callbacks
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gateway.wechat.crypto import decode_aes_key
 from gateway.wechat.xmlmsg import build_message
-from test_callbacks import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat, metric
+from harness import metric
+from wechat_push import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat
 
 
 async def assert_still_answers(wx: WeChat) -> None:

@@ -6,25 +6,19 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from flows import Receiver, Simulator, document, put_account, sign_in, wait_for
-from harness import OPERATOR_TOKEN, Client, tenant_body
+from harness import OPERATOR_TOKEN, Client, Receiver, document, free_port, tenant_body, wait_for
+from phone import put_account, sign_in
+from wechat_env import Simulator
 
 ROOT = Path(__file__).resolve().parent.parent
 SEND = "cgi-bin/message/template/send"
 MASTER_KEY = "ab" * 32
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class GatewayProcess:
@@ -32,7 +26,7 @@ class GatewayProcess:
 
     def __init__(self, env: Any, sim: Simulator, **extra: str) -> None:
         settings = env.settings()
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {**os.environ,
                     "GATEWAY_STORAGE_URL": settings.storage.url, "GATEWAY_CACHE_URL": settings.cache.url,
                     "GATEWAY_SERVER_HOST": "127.0.0.1", "GATEWAY_SERVER_PORT": str(self.port),
@@ -156,13 +150,13 @@ async def test_kill9_during_webhook_burst_loses_no_event(env):
                                                 {"decision": "approve"})
                 assert r.status == 200, r.text
         await asyncio.gather(*(decide(login) for login in logins))   # 200 decisions, 200 webhooks
-        await wait_for(lambda: _async(len(receiver.requests) >= 60), timeout=30, every=0.01)
+        await wait_for(lambda: len(receiver.requests) >= 60, timeout=30, every=0.01)
         gw.kill9()
         await gw.start()
         feed = (await gw.client.request("GET", "/api/v1/acme/events?limit=1000", token=key)).json["items"]
         expected = {e["id"] for e in feed}
         assert len([e for e in feed if e["type"] == "document.decision"]) == 200
-        await wait_for(lambda: _async(expected <= set(receiver.ids())), timeout=75, every=0.5)
+        await wait_for(lambda: expected <= set(receiver.ids()), timeout=75, every=0.5)
         assert set(receiver.ids()) == expected
         print(f"\nwebhooks: {len(expected)} events, {len(receiver.requests)} requests "
               f"({len(receiver.requests) - len(expected)} repeats after kill -9), none missing")
@@ -171,7 +165,3 @@ async def test_kill9_during_webhook_burst_loses_no_event(env):
         receiver.stop()
         sim.stop()
         await env.drop_database()
-
-
-async def _async(value: Any) -> Any:
-    return value

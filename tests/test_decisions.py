@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from standardwebhooks import Webhook
 
-from flows import Receiver, Simulator, document, sign_in, wait_for
+from harness import Receiver, document, wait_for
+from phone import sign_in
+from wechat_env import Simulator
 
 
 async def _setup(g, sim, logins, **overrides):
@@ -15,9 +17,7 @@ async def _setup(g, sim, logins, **overrides):
 
 
 async def test_decision_once_by_approvers_emits_event_webhook_and_audit(env):
-    sim = await Simulator().start()
-    receiver = await Receiver().start()
-    try:
+    async with Simulator() as sim, Receiver() as receiver:
         async with env.gateway(wechat=sim.wechat(), security={"allow_private_webhooks": True}) as g:
             created, app_id, phones = await _setup(g, sim, ("alice", "bob", "eve"), webapi_url=receiver.url())
             key = created["api_key"]
@@ -50,14 +50,10 @@ async def test_decision_once_by_approvers_emits_event_webhook_and_audit(env):
             audit = (await g.admin("GET", "/admin/api/tenants/acme/audit?limit=1000")).json["items"]
             entries = [a for a in audit if a["action"] == "document.decision"]
             assert len(entries) == 1 and entries[0]["actor"] == "alice" and entries[0]["subject"] == "PO-1"
-    finally:
-        receiver.stop()
-        sim.stop()
 
 
 async def test_validation_and_closed_documents(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             created, app_id, phones = await _setup(g, sim, ("alice",))
             key, alice = created["api_key"], phones["alice"]
@@ -76,13 +72,10 @@ async def test_validation_and_closed_documents(env):
             no_xsrf = await g.request("POST", "/wx/acme/api/documents/PO-1/decision", {"decision": "approve"},
                                       headers={"Cookie": f"gw_session={alice.cookies.get('gw_session', '')}"})
             assert no_xsrf.status == 403
-    finally:
-        sim.stop()
 
 
 async def test_inbox_order_and_pending_count(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             created, app_id, phones = await _setup(g, sim, ("alice",))
             key, alice = created["api_key"], phones["alice"]
@@ -103,5 +96,3 @@ async def test_inbox_order_and_pending_count(env):
             assert await g.gw.extensions["inbox"].pending_count(tenant, "o_nobody") is None
             reply = await sim.client.push_text(app_id, "o_alice", "待办")
             assert "1" in str(reply.get("reply") or reply.get("body"))
-    finally:
-        sim.stop()

@@ -8,7 +8,6 @@ import json
 import os
 import re
 import signal
-import socket
 import stat
 import sys
 from contextlib import asynccontextmanager
@@ -19,17 +18,11 @@ from urllib.parse import urlsplit
 
 import tornado.httpclient
 
+from harness import free_port
 from simulator.client import SimulatorClient
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Start@2026pass"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Demo:

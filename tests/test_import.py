@@ -8,7 +8,7 @@ import time
 import openpyxl
 
 from gateway.account_import import XLSX_TYPE
-from test_oauth import wechat_env
+from wechat_env import wechat_env
 
 PEOPLE = {"login_column": "工号", "name_column": "姓名", "position_column": "职位", "wechat_column": "微信号"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from gateway.wechat.crypto import jssdk_signature
-from test_tokens import register_app, wechat_env
+from wechat_env import register_app, wechat_env
 
 PUBLIC = "http://127.0.0.1:8080"
 

@@ -13,12 +13,13 @@ import pytest
 from gateway.cache import CacheError
 from gateway.clock import Clock
 from gateway.passwords import PasswordHasher, ScryptParams
-from test_oauth import Phone, WxEnv, wechat_env
+from phone import Phone
+from wechat_env import WeChatEnv, wechat_env
 
 PW = "Tr0ub4dor&3x!"
 
 
-async def ready_phone(wx: WxEnv, openid: str = "o_1", slug: str = "acme", **headers: str) -> Phone:
+async def ready_phone(wx: WeChatEnv, openid: str = "o_1", slug: str = "acme", **headers: str) -> Phone:
     """A phone that went through OAuth and stands on the login page (holds the openid cookie)."""
     phone = wx.phone(slug, **headers)
     await wx.use_openid(slug, openid)
@@ -131,16 +132,31 @@ async def test_unknown_and_wrong_take_similar_time(env):
         await wx.put_account("zhang", PW)
         phone = await ready_phone(wx)
         timings: dict[str, list[float]] = {"zhang": [], "nobody": []}
-        for i in range(16):
-            for who in ("zhang", "nobody"):
-                started = time.perf_counter()
-                status, _ = await login(phone, who, f"bad-password-{i}")
-                timings[who].append(time.perf_counter() - started)
-                assert status == 401
+        kdf_runs: dict[str, int] = {"zhang": 0, "nobody": 0}
+        import gateway.passwords as passwords_module
+        real_kdf = passwords_module._kdf
+        current = ["zhang"]
+
+        def counting_kdf(*args, **kwargs):
+            kdf_runs[current[0]] += 1
+            return real_kdf(*args, **kwargs)
+        passwords_module._kdf = counting_kdf
+        try:
+            for i in range(16):
+                for who in ("zhang", "nobody"):
+                    current[0] = who
+                    started = time.perf_counter()
+                    status, _ = await login(phone, who, f"bad-password-{i}")
+                    timings[who].append(time.perf_counter() - started)
+                    assert status == 401
+        finally:
+            passwords_module._kdf = real_kdf
+        # The structural guarantee: an unknown login costs exactly the KDF work of a wrong password.
+        assert kdf_runs == {"zhang": 16, "nobody": 16}
         wrong, unknown = statistics.median(timings["zhang"]), statistics.median(timings["nobody"])
         print(f"\nlogin timing (median of 16, scrypt n=2^14): wrong password {wrong * 1000:.1f} ms, "
               f"unknown login {unknown * 1000:.1f} ms")
-        assert abs(wrong - unknown) < max(0.02, 0.3 * max(wrong, unknown))
+        assert abs(wrong - unknown) < max(0.05, 0.5 * max(wrong, unknown))
 
 
 async def test_case_and_nfkc_variants_count_on_one_account(env):

@@ -2,7 +2,7 @@
 through the token centre, the last pushed menu returned, the default menu, WeChat's refusals."""
 from __future__ import annotations
 
-from test_tokens import wechat_env
+from wechat_env import wechat_env
 
 PUBLIC = "http://127.0.0.1:8080"
 

@@ -1,163 +1,18 @@
 """OAuth sign-in against the WeChat simulator over loopback: the entry redirect, state checks
 (missing, forged, other browser, expired, replayed, other tenant), one code exchange, WeChat
-errors, snapshot users. Also home of the phone/simulator helpers the other account tests use."""
+errors, snapshot users."""
 from __future__ import annotations
 
 import secrets
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
-from typing import Any, AsyncIterator
 from urllib.parse import parse_qs, quote, urlsplit
 
-import tornado.httpclient
-
 from gateway.clock import Clock
-from harness import Response, RunningGateway, TestEnv, tenant_body
-from simulator.client import SimulatorClient
-from simulator.server import start_simulator
-from simulator.state import SimulatorState
-
-XSRF = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-
-
-@dataclass
-class Phone:
-    """One WeChat in-app browser: its own cookie jar, sends the XSRF pair on every POST."""
-    wx: "WxEnv"
-    slug: str
-    cookies: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        jar = {"_xsrf": XSRF, **self.cookies}
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in jar.items()), **self.headers, **(extra or {})}
-
-    def absorb(self, response: Response) -> None:
-        for header in response.headers.get_list("Set-Cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            jar.load(header)
-            for name, morsel in jar.items():
-                if morsel["max-age"] == "0" or not morsel.value:
-                    self.cookies.pop(name, None)
-                else:
-                    self.cookies[name] = morsel.value
-
-    async def get(self, path: str, headers: dict[str, str] | None = None) -> Response:
-        response = await self.wx.g.request("GET", path, headers=self._headers(headers))
-        self.absorb(response)
-        return response
-
-    async def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None,
-                   xsrf: bool = True) -> Response:
-        hdrs = self._headers(headers)
-        if xsrf:
-            hdrs["X-XSRFToken"] = XSRF
-        response = await self.wx.g.request("POST", path, body if body is not None else {}, headers=hdrs)
-        self.absorb(response)
-        return response
-
-    async def api(self, name: str, body: Any = None, **kw: Any) -> Response:
-        return await self.post(f"/wx/{self.slug}/api/{name}", body, **kw)
-
-    async def me(self) -> Response:
-        return await self.get(f"/wx/{self.slug}/api/me")
-
-    async def authorize(self, location: str) -> str:
-        """Follow the gateway's redirect to the simulator's authorize page; returns the gateway path
-        WeChat sends the browser back to (with code and state)."""
-        url = location.split("#", 1)[0]
-        client = tornado.httpclient.AsyncHTTPClient()
-        answer = await client.fetch(url, follow_redirects=False, raise_error=False)
-        assert answer.code == 302, answer.body
-        back = urlsplit(answer.headers["Location"])
-        return f"{back.path}?{back.query}"
-
-    async def open_entry(self, next_page: str = "inbox") -> Response:
-        """Entry → WeChat authorize → back to /oauth; returns the /oauth answer."""
-        r = await self.get(f"/wx/{self.slug}/entry?next={quote(next_page, safe='')}")
-        assert r.status == 302, r.text
-        return await self.get(await self.authorize(r.headers["Location"]))
-
-    async def sign_in(self, login: str, password: str, openid: str | None = None) -> Response:
-        """The whole first visit: OAuth as `openid`, then the login form."""
-        if openid is not None:
-            await self.wx.use_openid(self.slug, openid)
-        r = await self.open_entry()
-        assert r.status == 302 and "/login" in r.headers["Location"], (r.status, r.text)
-        return await self.api("login", {"login": login, "password": password})
-
-
-@dataclass
-class WxEnv:
-    g: RunningGateway
-    sim: SimulatorClient
-    state: SimulatorState
-    sim_url: str
-    keys: dict[str, str]
-
-    def app_id(self, slug: str) -> str:
-        return str(tenant_body(slug)["wechat"]["app_id"])
-
-    def phone(self, slug: str = "acme", **headers: str) -> Phone:
-        return Phone(self, slug, headers=dict(headers))
-
-    async def use_openid(self, slug: str, openid: str, snapshot: bool = False) -> None:
-        await self.sim.add_user(self.app_id(slug), openid, snapshot=snapshot)
-        await self.sim.set_current_user(self.app_id(slug), openid)
-
-    async def tenant_api(self, method: str, path: str, body: Any = None, slug: str = "acme", **kw: Any) -> Response:
-        return await self.g.request(method, f"/api/v1/{slug}{path}", body, token=self.keys[slug], **kw)
-
-    async def put_account(self, login: str, password: str | None = "Tr0ub4dor&3x!", slug: str = "acme",
-                          **fields: Any) -> Response:
-        body = {"name": fields.pop("name", f"用户 {login}"), "kind": "employee", "position": "工程师", **fields}
-        if password is not None:
-            body["password"] = password
-        r = await self.tenant_api("PUT", f"/accounts/{quote(login, safe='')}", body, slug=slug)
-        assert r.status in (200, 201), r.text
-        return r
-
-    async def audit(self, slug: str = "acme") -> list[dict[str, Any]]:
-        r = await self.g.admin("GET", f"/admin/api/tenants/{slug}/audit?limit=1000")
-        return r.json["items"]  # type: ignore[no-any-return]
-
-    async def events(self, slug: str = "acme") -> list[dict[str, Any]]:
-        r = await self.tenant_api("GET", "/events?limit=1000", slug=slug)
-        return r.json["items"]  # type: ignore[no-any-return]
-
-    async def db_bindings(self, slug: str = "acme") -> list[dict[str, Any]]:
-        tenant = self.g.gw.registry.require(slug)
-        return await self.g.gw.storage.fetchall(
-            "SELECT * FROM bindings WHERE tenant_id = ? ORDER BY id", (tenant.id,))
-
-
-@asynccontextmanager
-async def wechat_env(env: TestEnv, slugs: tuple[str, ...] = ("acme",), clock: Clock | None = None,
-                     policy: dict[str, Any] | None = None, **sections: Any) -> AsyncIterator[WxEnv]:
-    state, server, port = await start_simulator(0)
-    sim_url = f"http://127.0.0.1:{port}"
-    sim = SimulatorClient(sim_url)
-    try:
-        async with env.gateway(clock=clock, wechat={"api_base": sim_url, "oauth_base": sim_url},
-                               **sections) as g:
-            keys = {}
-            for slug in slugs:
-                created = await g.create_tenant(slug, policy=policy or {})
-                keys[slug] = created["api_key"]
-                wechat = tenant_body(slug)["wechat"]
-                await sim.add_app(wechat["app_id"], secret=wechat["app_secret"], token=wechat["token"],
-                                  original_id=wechat["original_id"], callback_url=None)
-            yield WxEnv(g, sim, state, sim_url, keys)
-    finally:
-        server.stop()
+from wechat_env import wechat_env
 
 
 def query_of(location: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
-
-# ---- tests ---------------------------------------------------------------------------------------
 
 async def test_entry_redirects_to_the_authorize_url_exactly(env):
     async with wechat_env(env) as wx:
@@ -166,7 +21,7 @@ async def test_entry_redirects_to_the_authorize_url_exactly(env):
         assert r.status == 302
         location = r.headers["Location"]
         state = query_of(location.split("#")[0])["state"]
-        app_id = wx.app_id("acme")
+        app_id = wx.app_id
         assert location == (f"{wx.sim_url}/connect/oauth2/authorize?appid={app_id}"
                             f"&redirect_uri={quote('http://127.0.0.1:8080/wx/acme/oauth', safe='')}"
                             f"&response_type=code&scope=snsapi_base&state={state}#wechat_redirect")
@@ -270,7 +125,7 @@ async def test_same_redirect_twice_exchanges_once_and_leads_to_the_same_place(en
         assert await wx.sim.call_count("sns/oauth2/access_token") == 2  # one per state, never twice for one
         assert (await fresh.me()).status == 200
         # The same state with another code is refused.
-        other_code = await wx.sim.oauth_code(wx.app_id("acme"), "o_zhang")
+        other_code = await wx.sim.oauth_code(wx.app_id, "o_zhang")
         r = await fresh.get(f"/wx/acme/oauth?code={other_code}&state={query_of(back)['state']}")
         assert r.status == 400 and "already been used" in r.text
         assert await wx.sim.call_count("sns/oauth2/access_token") == 2

@@ -3,7 +3,6 @@ metrics, first-start secrets printed once, --processes refused on the embedded d
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from gateway.cache import CacheError
 from gateway.storage import StorageError
+from harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,12 +57,6 @@ async def test_storage_failure_is_503_without_details(env):
         assert "SELECT" not in r.text
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
     env.update({"GATEWAY_SERVER_VAR_DIR": str(tmp_path / "var"),
@@ -90,7 +84,7 @@ def test_first_start_prints_operator_token_once(tmp_path, backend):
         pytest.skip("process start is checked on the embedded default")
     outputs = []
     for _ in range(2):
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen([sys.executable, "server.py", "--port", str(port)], cwd=ROOT,
                                 env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
@@ -107,7 +101,7 @@ def test_first_start_prints_operator_token_once(tmp_path, backend):
 
 
 def test_processes_refused_on_embedded_default(tmp_path):
-    proc = subprocess.run([sys.executable, "server.py", "--processes", "2", "--port", str(_free_port())],
+    proc = subprocess.run([sys.executable, "server.py", "--processes", "2", "--port", str(free_port())],
                           cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
     assert "mysql" in proc.stderr and "redis" in proc.stderr
@@ -122,7 +116,7 @@ def test_processes_fork_workers_and_stop_cleanly(tmp_path, env, backend):
     import urllib.request
     asyncio.run(env.ensure_database())
     settings = env.settings()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "server.py", "--processes", "2", "--port", str(port)], cwd=ROOT,
                             env=_env(tmp_path, GATEWAY_STORAGE_URL=settings.storage.url,
                                      GATEWAY_CACHE_URL=settings.cache.url),

@@ -7,11 +7,13 @@ import asyncio
 import pytest
 
 import gateway.tokens
-from flows import Simulator, document, sign_in, wait_for
 from gateway.clock import Clock
 from gateway.outbox import claim_sql
 from gateway.template_sender import MAX_ATTEMPTS
 from gateway.webhooks import claim_sql as webhook_claim_sql
+from harness import document, wait_for
+from phone import sign_in
+from wechat_env import Simulator
 
 SEND = "cgi-bin/message/template/send"
 
@@ -47,8 +49,7 @@ async def _outbox_rows(g):
 
 
 async def test_token_error_refreshes_once_and_retryable_errors_back_off(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             key, app_id = await _tenant(g, sim)
             await sim.client.inject_fault(SEND, 40001, count=1, app_id=app_id)
@@ -66,13 +67,10 @@ async def test_token_error_refreshes_once_and_retryable_errors_back_off(env):
             assert len(await sim.client.sent(app_id)) == 2
             metrics = (await g.request("GET", "/metrics")).text
             assert 'gateway_template_sends_total{result="ok",tenant="acme"} 2.0' in metrics
-    finally:
-        sim.stop()
 
 
 async def test_unreachable_users_fail_for_good(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             key, app_id = await _tenant(g, sim, logins=("alice", "bob"))
             await sim.client.add_user(app_id, "o_acme_alice", subscribed=False)   # alice unfollowed
@@ -83,13 +81,10 @@ async def test_unreachable_users_fail_for_good(env):
             assert await _final(g, key, "PO-2") == ["failed:invalid_openid"]
             assert await sim.client.call_count(SEND, app_id) == 2                 # no retries
             assert {r["state"] for r in await _outbox_rows(g)} == {"done"}
-    finally:
-        sim.stop()
 
 
 async def test_template_errors_reach_the_checklist(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             key, app_id = await _tenant(g, sim)
             await sim.client.inject_fault(SEND, 40037, count=1, app_id=app_id)
@@ -102,14 +97,11 @@ async def test_template_errors_reach_the_checklist(env):
             steps = {s["id"]: s for s in (await g.admin("GET", "/admin/api/tenants/acme/checklist")).json["steps"]}
             assert steps["templates"]["ok"] is True
             assert steps["first_binding"]["ok"] is True
-    finally:
-        sim.stop()
 
 
 async def test_daily_quota_pauses_only_that_tenant(env):
-    sim = await Simulator().start()
     clock = Clock()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), clock=clock) as g:
             key, app_id = await _tenant(g, sim)
             beta_key, beta_app = await _tenant(g, sim, "beta")
@@ -123,8 +115,6 @@ async def test_daily_quota_pauses_only_that_tenant(env):
             clock.advance(70)
             g.gw.notifications.wake()
             assert await _final(g, key) == ["sent"]
-    finally:
-        sim.stop()
 
 
 async def _deferred(g, later_than):
@@ -135,9 +125,8 @@ async def _deferred(g, later_than):
 
 async def test_poison_row_ends_without_blocking_others(env, monkeypatch):
     monkeypatch.setattr(gateway.tokens, "RETRY_BASE", 0.001)
-    sim = await Simulator().start()
     clock = Clock()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), clock=clock) as g:
             key, app_id = await _tenant(g, sim)
             beta_key, _ = await _tenant(g, sim, "beta")
@@ -155,14 +144,11 @@ async def test_poison_row_ends_without_blocking_others(env, monkeypatch):
             row = await wait_for(dead, timeout=60, every=0.05)
             assert row["attempts"] == MAX_ATTEMPTS and "-1" in row["last_error"]
             assert await _deliveries(g, key) == ["failed:gave_up"]
-    finally:
-        sim.stop()
 
 
 async def test_lease_fences_a_stale_worker_and_expires(env):
-    sim = await Simulator().start()
     clock = Clock()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), clock=clock) as g:
             key, app_id = await _tenant(g, sim)
             await g.gw.notifications.stop()     # claims are made by hand below
@@ -179,13 +165,10 @@ async def test_lease_fences_a_stale_worker_and_expires(env):
             clock.advance(outbox.lease_seconds + 1)
             assert await outbox.claim(10) == []                       # done rows are never claimed
             assert await _deliveries(g, key) == ["sent"]
-    finally:
-        sim.stop()
 
 
 async def test_departed_or_unbound_before_sending_is_not_sent(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), drop=False) as g:
             key, app_id = await _tenant(g, sim, logins=("alice", "bob", "carol"))
             await g.gw.notifications.stop()
@@ -197,13 +180,10 @@ async def test_departed_or_unbound_before_sending_is_not_sent(env):
         async with env.gateway(wechat=sim.wechat()) as g:
             assert await _final(g, key) == ["unbound", "unbound", "sent"]
             assert [s["touser"] for s in await sim.client.sent(app_id)] == ["o_acme_carol"]
-    finally:
-        sim.stop()
 
 
 async def test_one_tenants_burst_does_not_starve_another(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), delivery={"tenant_rate_per_second": 10.0}) as g:
             key, app_id = await _tenant(g, sim, logins=("alice", "bob", "carol", "dave"))
             beta_key, beta_app = await _tenant(g, sim, "beta")
@@ -216,8 +196,6 @@ async def test_one_tenants_burst_does_not_starve_another(env):
             await wait_for(lambda: _count(sim, app_id, 40), timeout=15)
             times = sorted(s["time"] for s in await sim.client.sent(app_id))
             assert times[-1] - times[0] >= 3.0    # paced at about 10 per second
-    finally:
-        sim.stop()
 
 
 async def _count(sim, app_id, n):
@@ -252,12 +230,8 @@ async def test_claim_queries_use_their_index_without_filesort(env):
         holders = []
         for _ in range(3):
             holders.append(asyncio.ensure_future(claim_and_hold()))
-            await wait_for(lambda: _async(len(taken) == len(holders)))
+            await wait_for(lambda: len(taken) == len(holders))
         release.set()
         await asyncio.gather(*holders)
         ids = [i for batch in taken for i in batch]
         assert [len(batch) for batch in taken] == [15, 15, 10] and len(set(ids)) == 40
-
-
-async def _async(value):
-    return value

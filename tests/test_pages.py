@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from flows import Simulator, sign_in
+from phone import sign_in
+from wechat_env import Simulator
 
 EXTERNAL = re.compile(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", re.I)
 PAGES = ("login", "register", "login?next=doc/PO-1")
@@ -107,8 +108,7 @@ async def test_register_page_follows_the_tenant_policy(env):
 
 
 async def test_pages_with_a_session_render(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             created = await g.create_tenant("acme")
             app_id = await sim.add_tenant_app("acme")
@@ -128,13 +128,10 @@ async def test_pages_with_a_session_render(env):
             assert (await phone.request("POST", "/wx/acme/api/logout", {})).status == 200
             r = await phone.request("GET", "/wx/acme/inbox")
             assert r.status == 302 and r.headers["Location"] == "/wx/acme/entry?next=inbox"
-    finally:
-        sim.stop()
 
 
 async def test_pending_password_change_sends_every_page_to_the_password_form(env):
-    sim = await Simulator().start()
-    try:
+    async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat()) as g:
             created = await g.create_tenant("acme", policy={"first_login_change_password": True})
             app_id = await sim.add_tenant_app("acme")
@@ -145,5 +142,3 @@ async def test_pending_password_change_sends_every_page_to_the_password_form(env
             r = await phone.request("GET", "/wx/acme/password")
             assert r.status == 200
             assert "请修改初始密码" in r.text and "返回待办" not in r.text
-    finally:
-        sim.stop()

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import expect
 
-from harness import RunningGateway, TestEnv, tenant_body
+from harness import RunningGateway, TestEnv
+from phone import put_account
 from simulator.client import SimulatorClient
-from simulator.server import start_simulator
+from wechat_env import wechat_env
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -56,26 +57,11 @@ class Stack:
 
 @asynccontextmanager
 async def wechat_stack(env: TestEnv, **policy: Any) -> AsyncIterator[Stack]:
-    """A gateway whose WeChat is the simulator, tenant "acme" registered in both, one phone user."""
-    _, server, port = await start_simulator(0)
-    sim_url = f"http://127.0.0.1:{port}"
-    sim = SimulatorClient(sim_url)
-    try:
-        async with env.gateway(wechat={"api_base": sim_url, "oauth_base": sim_url}) as g:
-            # The port is known only now; OAuth redirects and notification links must come back here.
-            g.gw.settings.server.public_url = g.base_url
-            body = tenant_body("acme", policy=policy)
-            created = await g.admin("POST", "/admin/api/tenants", body)
-            assert created.status == 201, created.text
-            wechat = body["wechat"]
-            await sim.add_app(wechat["app_id"], secret=wechat["app_secret"], token=wechat["token"],
-                              original_id=wechat["original_id"], message_mode="plain",
-                              callback_url=f"{g.base_url}/wx/acme/callback")
-            await sim.add_user(wechat["app_id"], OPENID)
-            await sim.set_current_user(wechat["app_id"], OPENID)
-            yield Stack(g, sim, created.json["api_key"], wechat["app_id"])
-    finally:
-        server.stop()
+    """A gateway whose WeChat is the simulator, at addresses a browser can follow, tenant "acme"
+    registered in both, one phone user (the simulator's current user)."""
+    async with wechat_env(env, policy=policy, reachable=True) as wx:
+        await wx.use_openid("acme", OPENID)
+        yield Stack(wx.g, wx.sim, wx.keys["acme"], wx.app_id)
 
 
 class Phones:
@@ -115,10 +101,8 @@ async def shot(page: Any, name: str) -> None:
 
 
 async def add_account(stack: Stack, login: str, name: str, password: str = PASSWORD, **extra: Any) -> None:
-    r = await stack.api("PUT", f"/accounts/{login}", {"name": name, "kind": "employee",
-                                                      "position": extra.pop("position", "采购主管"),
-                                                      "password": password, **extra})
-    assert r.status in (200, 201), r.text
+    await put_account(stack.g, "acme", stack.api_key, login, password, name=name,
+                      position=extra.pop("position", "采购主管"), **extra)
 
 
 async def open_login(page: Any, stack: Stack, next_page: str = "inbox") -> None:

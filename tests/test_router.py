@@ -11,7 +11,7 @@ from gateway.wechat.xmlmsg import parse_xml
 from tenants import default
 from tenants.model import Tenant, TenantSecrets
 from tenants.router import Links, MessageContext, Reply, Rule, RuleBook, compose, route
-from test_callbacks import OPENID, SpyInbox, WeChat
+from wechat_push import OPENID, SpyInbox, WeChat
 
 PUBLIC = "https://gw.example.com"
 HTTP_PUBLIC = "http://127.0.0.1:8080"

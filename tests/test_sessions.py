@@ -12,12 +12,13 @@ import pytest
 
 from gateway.clock import Clock
 from gateway.sessions import tenant_key
-from test_oauth import Phone, WxEnv, wechat_env
+from phone import Phone
+from wechat_env import WeChatEnv, wechat_env
 
 PW = "Tr0ub4dor&3x!"
 
 
-async def signed_in(wx: WxEnv, login: str = "zhang", openid: str = "o_zhang", slug: str = "acme") -> Phone:
+async def signed_in(wx: WeChatEnv, login: str = "zhang", openid: str = "o_zhang", slug: str = "acme") -> Phone:
     await wx.put_account(login, PW, slug=slug)
     phone = wx.phone(slug)
     r = await phone.sign_in(login, PW, openid)
@@ -205,15 +206,13 @@ async def test_departure_and_unbind_kill_sessions_in_every_process(env):
         phone = await signed_in(wx)
         other = await signed_in(wx, "li", "o_li")
         async with env.gateway(settings=wx.g.gw.settings, drop=False) as g2:
-            second = Phone(wx, "acme", cookies=dict(phone.cookies))
-            wx_second = WxEnv(g2, wx.sim, wx.state, wx.sim_url, wx.keys)
-            second.wx = wx_second
+            second = Phone(g2, "acme", cookies=dict(phone.cookies))  # the same browser, to the other process
             assert (await second.me()).status == 200
             r = await wx.tenant_api("POST", "/accounts/zhang/depart")
             assert r.status == 200 and r.json["status"] == "departed" and r.json["bound"] is False
             assert (await second.me()).status == 401  # the other process refuses it at once
             assert (await phone.me()).status == 401
-            second_li = Phone(wx_second, "acme", cookies=dict(other.cookies))
+            second_li = Phone(g2, "acme", cookies=dict(other.cookies))
             assert (await second_li.me()).status == 200
             r = await wx.tenant_api("POST", "/accounts/li/unbind")
             assert r.status == 200 and r.json["bound"] is False

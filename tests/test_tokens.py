@@ -5,75 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 
 from gateway.wechat.api.errors import (BadCredentials, IpNotWhitelisted, NetworkError, Retryable,
                                        TokenInvalid)
 from gateway.wechat.api.ticket import fetch_jsapi_ticket
-from harness import RunningGateway, tenant_body
-from simulator.client import SimulatorClient
-from simulator.server import start_simulator
-from simulator.state import SimulatorState
-from tenants.model import Tenant
-
-
-@dataclass
-class WeChatEnv:
-    g: RunningGateway
-    sim: SimulatorClient
-    state: SimulatorState
-    sim_url: str
-
-    @property
-    def tenant(self) -> Tenant:
-        tenant = self.g.gw.registry.get("acme")
-        assert tenant is not None
-        return tenant
-
-    @property
-    def app_id(self) -> str:
-        return self.tenant.app_id
-
-    def count(self, endpoint: str) -> int:
-        return self.state.call_count(endpoint)
-
-    def advance(self, seconds: float) -> None:
-        """Move WeChat's clock and the gateway's together."""
-        self.state.advance(seconds)
-        self.g.gw.clock.advance(seconds)
-
-    def ticket_issued(self) -> str:
-        return self.state.tokens.tickets[(self.app_id, "jsapi")].value
-
-
-async def register_app(sim: SimulatorClient, slug: str, **fields: Any) -> dict[str, Any]:
-    """Register in the simulator the app the gateway tenant `slug` uses (same app_id and secret)."""
-    wechat = tenant_body(slug)["wechat"]
-    app = {"secret": wechat["app_secret"], "token": wechat["token"], "original_id": wechat["original_id"],
-           "message_mode": wechat["message_mode"], "callback_url": None, **fields}
-    return await sim.add_app(wechat["app_id"], **app)
-
-
-@asynccontextmanager
-async def wechat_env(env: Any, app: dict[str, Any] | None = None, create: bool = True,
-                     **wechat: Any) -> AsyncIterator[WeChatEnv]:
-    """A gateway with tenant "acme" whose WeChat is the simulator, started in this event loop."""
-    state, server, port = await start_simulator(0)
-    sim_url = f"http://127.0.0.1:{port}"
-    sim = SimulatorClient(sim_url)
-    try:
-        await register_app(sim, "acme", **(app or {}))
-        settings = {"api_base": sim_url, "oauth_base": sim_url, "timeout": 2.0, **wechat}
-        async with env.gateway(wechat=settings) as g:
-            if create:
-                await g.create_tenant("acme")
-            yield WeChatEnv(g, sim, state, sim_url)
-    finally:
-        server.stop()
+from harness import metric as gateway_metric, tenant_body
+from wechat_env import WeChatEnv, wechat_env
 
 
 def ticket_call(w: WeChatEnv, seen: list[str] | None = None) -> Any:
@@ -86,9 +26,7 @@ def ticket_call(w: WeChatEnv, seen: list[str] | None = None) -> Any:
 
 
 def metric(w: WeChatEnv, kind: str, result: str) -> float:
-    value = w.g.gw.metrics.registry.get_sample_value(
-        "gateway_token_fetches_total", {"tenant": "acme", "kind": kind, "result": result})
-    return value or 0.0
+    return gateway_metric(w.g, "gateway_token_fetches_total", tenant="acme", kind=kind, result=result)
 
 
 async def test_one_fetch_serves_200_concurrent_callers(env):
@@ -255,7 +193,7 @@ async def test_persistent_system_busy_gives_up_after_three_attempts(env):
 
 
 async def test_timeouts_are_bounded(env):
-    async with wechat_env(env, timeout=0.3) as w:
+    async with wechat_env(env, wechat={"timeout": 0.3}) as w:
         await w.sim.set_latency("cgi-bin/token", 0.8)
         started = time.perf_counter()
         with pytest.raises(NetworkError):
@@ -268,7 +206,7 @@ async def test_timeouts_are_bounded(env):
 
 
 async def test_stable_token_forces_refresh_only_after_confirmed_invalid(env):
-    async with wechat_env(env, token_api="stable") as w:
+    async with wechat_env(env, wechat={"token_api": "stable"}) as w:
         centre = w.g.gw.tokens
         first = await centre.access_token(w.tenant)
         await centre.invalidate(w.tenant, first)

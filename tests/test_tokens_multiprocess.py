@@ -7,7 +7,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,10 +17,8 @@ import pytest
 from tornado.httpclient import AsyncHTTPClient
 
 from gateway.wechat.crypto import jssdk_signature
-from harness import OPERATOR_TOKEN, Client, tenant_body
-from simulator.client import SimulatorClient
-from simulator.server import start_simulator
-from test_tokens import register_app
+from harness import OPERATOR_TOKEN, Client, free_port, tenant_body
+from wechat_env import Simulator
 
 pytestmark = [
     pytest.mark.mysql_only,
@@ -32,12 +29,6 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC = "https://gw.example.test"  # the same for both processes; --port would not rewrite it
 CALLS = 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def wait_for(client: Client, path: str, status: int = 200, seconds: float = 30.0) -> None:
@@ -57,9 +48,9 @@ async def wait_for(client: Client, path: str, status: int = 200, seconds: float 
 async def test_two_processes_fetch_once_for_200_concurrent_calls(env, tmp_path):
     await env.ensure_database()
     settings = env.settings()
-    state, sim_server, sim_port = await start_simulator(0)
-    sim_url = f"http://127.0.0.1:{sim_port}"
-    await register_app(SimulatorClient(sim_url), "acme")
+    sim = await Simulator().start()
+    state, sim_url = sim.state, sim.url
+    await sim.add_tenant_app("acme")
     process_env = {
         **os.environ,
         "GATEWAY_STORAGE_URL": settings.storage.url,
@@ -133,5 +124,5 @@ async def test_two_processes_fetch_once_for_200_concurrent_calls(env, tmp_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        sim_server.stop()
+        sim.stop()
         await env.drop_database()

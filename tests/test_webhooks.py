@@ -8,8 +8,8 @@ import json
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from flows import Receiver, wait_for
 from gateway.clock import Clock
+from harness import Receiver, wait_for
 
 ALLOW = {"allow_private_webhooks": True}
 DECISION = {"doc_id": "PO-1", "login": "alice", "decision": "approve", "comment": "", "decided_at": None}
@@ -30,12 +30,11 @@ async def _delivery(g, event: str) -> dict:
 
 
 async def test_signed_as_standard_webhooks_and_verified_by_reference_library(env):
-    receiver = await Receiver().start()
-    try:
+    async with Receiver() as receiver:
         async with env.gateway(security=ALLOW) as g:
             created = await g.create_tenant("acme", webapi_url=receiver.url())
             [event] = await _emit(g)
-            await wait_for(lambda: _async(len(receiver.requests) == 1))
+            await wait_for(lambda: len(receiver.requests) == 1)
             request = receiver.requests[0]
             headers = request["headers"]
             assert headers["Webhook-Id"] == event
@@ -56,12 +55,6 @@ async def test_signed_as_standard_webhooks_and_verified_by_reference_library(env
                 else:
                     raise AssertionError("verification should fail")
             await wait_for(lambda: _state(g, event, "delivered"))
-    finally:
-        receiver.stop()
-
-
-async def _async(value):
-    return value
 
 
 async def _state(g, event: str, state: str) -> bool:
@@ -69,13 +62,12 @@ async def _state(g, event: str, state: str) -> bool:
 
 
 async def test_retried_with_same_id_first_retry_within_5s(env):
-    receiver = await Receiver().start()
-    receiver.script = [(500, {}), (502, {})]
-    try:
+    async with Receiver() as receiver:
+        receiver.script = [(500, {}), (502, {})]
         async with env.gateway(security=ALLOW) as g:
             created = await g.create_tenant("acme", webapi_url=receiver.url())
             [event] = await _emit(g)
-            await wait_for(lambda: _async(len(receiver.requests) >= 2), timeout=15)
+            await wait_for(lambda: len(receiver.requests) >= 2, timeout=15)
             gap = receiver.requests[1]["at"] - receiver.requests[0]["at"]
             assert gap <= 5.5, gap
             row = await _delivery(g, event)
@@ -85,19 +77,16 @@ async def test_retried_with_same_id_first_retry_within_5s(env):
             assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
             for r in receiver.requests:
                 Webhook(created["webhook_secret"]).verify(r["body"], r["headers"])
-    finally:
-        receiver.stop()
 
 
 async def test_retry_after_honoured_and_redirect_not_followed(env):
-    receiver = await Receiver().start()
-    receiver.script = [(429, {"Retry-After": "1800"}), (302, {"Location": "/elsewhere"})]
     clock = Clock()
-    try:
+    async with Receiver() as receiver:
+        receiver.script = [(429, {"Retry-After": "1800"}), (302, {"Location": "/elsewhere"})]
         async with env.gateway(security=ALLOW, clock=clock) as g:
             await g.create_tenant("acme", webapi_url=receiver.url())
             [event] = await _emit(g)
-            await wait_for(lambda: _async(len(receiver.requests) == 1))
+            await wait_for(lambda: len(receiver.requests) == 1)
             row = await wait_for(lambda: _pending_after_attempt(g, event, 1))
             assert 1790 <= row["next_at"] - clock.now() <= 1800
             clock.advance(1801)
@@ -105,8 +94,6 @@ async def test_retry_after_honoured_and_redirect_not_followed(env):
             row = await wait_for(lambda: _pending_after_attempt(g, event, 2))
             assert row["last_error"] == "HTTP 302"
             assert [r["path"] for r in receiver.requests] == ["hook", "hook"]  # /elsewhere never requested
-    finally:
-        receiver.stop()
 
 
 async def _pending_after_attempt(g, event: str, attempts: int) -> dict | None:
@@ -115,9 +102,8 @@ async def _pending_after_attempt(g, event: str, attempts: int) -> dict | None:
 
 
 async def test_dead_after_24_hours_of_failures(env):
-    receiver = await Receiver(default=500).start()
     clock = Clock()
-    try:
+    async with Receiver(default=500) as receiver:
         async with env.gateway(security=ALLOW, clock=clock) as g:
             await g.create_tenant("acme", webapi_url=receiver.url())
             [event] = await _emit(g)
@@ -126,8 +112,6 @@ async def test_dead_after_24_hours_of_failures(env):
             g.gw.notifications.wake_webhooks()
             await wait_for(lambda: _state(g, event, "dead"))
             assert len(receiver.requests) == 2
-    finally:
-        receiver.stop()
 
 
 async def test_private_targets_refused_at_delivery(env):
@@ -157,27 +141,24 @@ async def test_private_targets_refused_at_delivery(env):
         # The same name with private targets allowed reaches the receiver at the checked address.
         async with env.gateway(security=ALLOW) as g:
             g.gw.notifications.wake_webhooks()
-            await wait_for(lambda: _async(any(r["headers"]["Host"].startswith("hooks.acme.example")
-                                              for r in receiver.requests)), timeout=15)
+            await wait_for(lambda: any(r["headers"]["Host"].startswith("hooks.acme.example")
+                                       for r in receiver.requests), timeout=15)
     finally:
         loop.getaddrinfo = real_getaddrinfo  # type: ignore[method-assign]
         receiver.stop()
 
 
 async def test_pending_deliveries_survive_a_restart(env):
-    receiver = await Receiver().start()
-    try:
+    async with Receiver() as receiver:
         async with env.gateway(security=ALLOW, drop=False) as g:
             await g.create_tenant("acme", webapi_url=receiver.url())
             await g.gw.notifications.stop()  # this process stops before delivering anything
             events = await _emit(g, n=5)
         assert receiver.requests == []
         async with env.gateway(security=ALLOW) as g:
-            await wait_for(lambda: _async(len(receiver.requests) == 5))
+            await wait_for(lambda: len(receiver.requests) == 5)
             assert sorted(receiver.ids()) == sorted(events)
             assert {b["id"] for b in receiver.bodies()} == set(events)
-    finally:
-        receiver.stop()
 
 
 async def test_events_feed_pages(env):

@@ -63,6 +63,10 @@ class MysqlStorage(Storage):
             user=unquote(parsed.username or "root"), password=unquote(parsed.password or ""),
             db=parsed.path.lstrip("/") or "gateway", charset="utf8mb4", autocommit=True,
             connect_timeout=5, pool_recycle=300, maxsize=pool_size, minsize=1,
+            # READ COMMITTED takes no gap locks on plain searches: concurrent transactions that
+            # insert new rows next to each other (documents, outbox rows, bindings) no longer
+            # deadlock on the index gap. Every read-modify-write here locks its rows explicitly.
+            init_command="SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
         )
         self._pool: Any = None
 
