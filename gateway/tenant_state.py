@@ -48,6 +48,6 @@ class TenantState:
                                            (tenant_id,))
         return {r["name"]: json.loads(r["value"]) for r in rows}
 
-    async def forget(self, tenant_id: int) -> None:
-        await self.storage.execute("DELETE FROM tenant_state WHERE tenant_id = ?", (tenant_id,))
+    def forget_local(self, tenant_id: int) -> None:
+        """Drop this process's memory of a deleted tenant's facts (the rows go with the tenant)."""
         self._written = {k: v for k, v in self._written.items() if k[0] != tenant_id}

@@ -41,7 +41,7 @@ class TenantHandler(OperatorHandler):
     async def delete(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
         await self.gw.registry.delete(slug)
-        await self.gw.state.forget(tenant.id)
+        self.gw.state.forget_local(tenant.id)
         self.set_status(204)
         self.finish()
 

@@ -168,3 +168,43 @@ async def test_concurrent_puts_of_new_documents_all_succeed(env):
                 return len(await sim.client.sent(app_id)) == 24 * len(logins)
             await wait_for(all_sent)
             assert len({s["client_msg_id"] for s in await sim.client.sent(app_id)}) == 24 * len(logins)
+
+
+async def _tables_with_tenant_id(storage) -> list[str]:
+    if storage.dialect == "mysql":
+        rows = await storage.fetchall("SELECT table_name AS t FROM information_schema.columns"
+                                      " WHERE table_schema = DATABASE() AND column_name = 'tenant_id'")
+        return sorted(r["t"] for r in rows)
+    tables = [r["name"] for r in await storage.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    found = []
+    for table in tables:
+        columns = [c["name"] for c in await storage.fetchall(f"PRAGMA table_info({table})")]
+        if "tenant_id" in columns:
+            found.append(table)
+    return sorted(found)
+
+
+async def test_deleting_a_tenant_removes_all_its_data_and_nothing_else(env):
+    from tenants.registry import TENANT_DATA_TABLES
+    async with Simulator() as sim:
+        async with env.gateway(wechat=sim.wechat(), security={"allow_private_webhooks": True}) as g:
+            key, app_id = await _setup(env, g, sim, webapi_url="http://127.0.0.1:9/hook")
+            other_key, other_app = await _setup(env, g, sim, slug="beta")
+            for slug, k, app in (("acme", key, app_id), ("beta", other_key, other_app)):
+                await sign_in(g, sim.client, app, slug, k, "alice")
+                r = await g.request("PUT", f"/api/v1/{slug}/documents/PO-1", document(["alice"]), token=k)
+                assert r.status == 201
+            await g.admin("PUT", "/admin/api/tenants/acme/verify-file", {"name": "MP_verify_x1.txt", "content": "x1"})
+            tables = await _tables_with_tenant_id(g.gw.storage)
+            assert sorted(TENANT_DATA_TABLES) == tables
+            acme_id = g.gw.registry.require("acme").id
+            beta_id = g.gw.registry.require("beta").id
+            assert (await g.admin("DELETE", "/admin/api/tenants/acme")).status == 204
+            for table in tables:
+                left = await g.gw.storage.fetchval(f"SELECT COUNT(*) FROM {table} WHERE tenant_id = ?", (acme_id,))
+                assert left == 0, table
+            for table in ("accounts", "bindings", "documents", "audit"):
+                kept = await g.gw.storage.fetchval(f"SELECT COUNT(*) FROM {table} WHERE tenant_id = ?", (beta_id,))
+                assert kept > 0, table
+            assert (await g.request("GET", "/MP_verify_x1.txt")).status == 404
+            assert (await g.request("GET", "/api/v1/acme/documents/PO-1", token=key)).status == 401
