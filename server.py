@@ -22,6 +22,7 @@ log = logging.getLogger("gateway")
 # aiomysql reports "CREATE TABLE IF NOT EXISTS" on an existing table as a warning.
 warnings.filterwarnings("ignore", message="Table 'schema_migrations' already exists")
 MAX_BODY_BYTES = 16 * 1024 * 1024
+DRAIN_SECONDS = 10.0  # requests running at SIGTERM get this long to finish
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -52,9 +53,24 @@ async def serve(gw: Gateway, sockets: list, demo: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await stopping.wait()
+    await shut_down(gw, server)
+
+
+async def shut_down(gw: Gateway, server: tornado.httpserver.HTTPServer) -> None:
+    """SECURITY.md §4: stop accepting, let running requests finish (with a deadline), close the
+    connections, then stop the gateway (workers after their batch, then the pools): closing the pools
+    first would fail the requests still running."""
+    gw.draining = True
     server.stop()
-    await gw.stop()
-    await asyncio.wait_for(server.close_all_connections(), timeout=10)
+    if not await gw.inflight.wait_idle(DRAIN_SECONDS):
+        log.warning("%d request(s) still running after %.0f s; closing their connections", gw.inflight.count,
+                    DRAIN_SECONDS)
+    try:
+        await asyncio.wait_for(server.close_all_connections(), timeout=5)
+    except asyncio.TimeoutError:
+        log.warning("connections not all closed in time")
+    finally:
+        await gw.stop()
 
 
 def fork_workers(count: int) -> int:

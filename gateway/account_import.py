@@ -1,12 +1,14 @@
 """Bulk import of a tenant's accounts from .csv or .xlsx, whose header row uses the tenant's
 `people` column names: every row is checked first (any problem: 422, nothing written), then
-all rows are upserted in one transaction. Imported accounts get no password (see README)."""
+all rows are upserted in one transaction. Imported accounts get no password (see README).
+Reading and checking run on one dedicated thread, within fixed bounds of parts, rows and cells."""
 from __future__ import annotations
 
 import asyncio
 import csv
 import io
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,13 @@ if TYPE_CHECKING:
     from gateway.accounts import AccountService
 
 MAX_ROWS = 100_000
+MAX_COLUMNS = 64            # columns read from each row; the header's width if narrower
+MAX_CELLS = 1_000_000       # cells kept (rows x columns read)
+MAX_SHEET_CELLS = 2_000_000  # cells in the sheet's XML, empty or beyond the header included
+MAX_ROW_CELLS = 16_384       # Excel's own column limit (XFD)
+MAX_SHEET_BYTES = 64 << 20   # uncompressed sizes of the workbook's parts
+MAX_STRINGS_BYTES = 16 << 20
+MAX_PART_BYTES = 2 << 20
 CHUNK = 500
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPES = ("text/csv", "application/csv", "text/comma-separated-values")
@@ -54,24 +63,87 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_table(data: bytes, kind: str) -> list[list[str]]:
-    """The file as rows of strings (blocking: run it in an executor)."""
-    if kind == "xlsx":
-        import openpyxl
-        try:
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
-            raise Invalid("the file is not a readable .xlsx workbook") from None
-        try:
-            sheet = book.worksheets[0]
-            rows: list[list[str]] = []
-            for values in sheet.iter_rows(values_only=True):
-                rows.append([_cell(v) for v in values])
-                if len(rows) > MAX_ROWS + 1:
-                    break
-            return rows
-        finally:
-            book.close()
+def _too_large(what: str) -> TooLarge:
+    return TooLarge(f"the file is too large to import ({what}); split it into smaller files")
+
+
+def _check_parts(archive: zipfile.ZipFile) -> None:
+    """Refuse parts whose declared size is too large (zipfile stops reading at that size, so a
+    zip bomb cannot hide behind it): openpyxl reads shared strings and styles whole."""
+    for info in archive.infolist():
+        name = info.filename.lower()
+        limit = (MAX_SHEET_BYTES if name.startswith("xl/worksheets/") else
+                 MAX_STRINGS_BYTES if name.endswith("sharedstrings.xml") else MAX_PART_BYTES)
+        if info.file_size > limit:
+            raise _too_large(f"{info.filename} unpacks to more than {limit >> 20} MB")
+
+
+def _scan_sheet(archive: zipfile.ZipFile, path: str) -> None:
+    """Count the sheet's cells with a streaming parser before openpyxl sees it: openpyxl builds
+    every cell of a row in memory, however many the XML holds (a few KB can hold a million)."""
+    import xml.parsers.expat
+    counts = {"cells": 0, "row": 0}
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        local = tag.rsplit(" ", 1)[-1]
+        if local == "row":
+            counts["row"] = 0
+        elif local == "c":
+            counts["cells"] += 1
+            counts["row"] += 1
+            if counts["row"] > MAX_ROW_CELLS:
+                raise _too_large(f"a row has more than {MAX_ROW_CELLS} cells")
+            if counts["cells"] > MAX_SHEET_CELLS:
+                raise _too_large(f"more than {MAX_SHEET_CELLS} cells")
+
+    def refuse(*_args: object) -> None:
+        raise Invalid("the file is not a readable .xlsx workbook")
+
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.StartDoctypeDeclHandler = refuse  # a worksheet has no DTD; entities are an attack
+    parser.EntityDeclHandler = refuse
+    try:
+        with archive.open(path.lstrip("/")) as stream:
+            parser.ParseFile(stream)
+    except (xml.parsers.expat.ExpatError, KeyError, zipfile.BadZipFile, OSError):
+        raise Invalid("the file is not a readable .xlsx workbook") from None
+
+
+def _read_xlsx(data: bytes) -> list[list[str]]:
+    import openpyxl
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        _check_parts(archive)
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
+        raise Invalid("the file is not a readable .xlsx workbook") from None
+    try:
+        if not book.worksheets:
+            raise Invalid("the workbook has no sheet")
+        sheet = book.worksheets[0]
+        _scan_sheet(archive, sheet._worksheet_path)
+        # The sheet's <dimension> is the writer's claim, not a fact: without resetting it, one
+        # saying A1:XFD2001 makes openpyxl pad every row to 16,384 cells.
+        sheet.reset_dimensions()
+        first = next(iter(sheet.iter_rows(min_row=1, max_row=1, max_col=MAX_COLUMNS, values_only=True)), ())
+        header = [_cell(v) for v in first]
+        while header and not header[-1]:
+            header.pop()
+        width = max(1, len(header))
+        rows: list[list[str]] = [header]
+        for values in sheet.iter_rows(min_row=2, max_col=width, values_only=True):
+            rows.append([_cell(v) for v in values])
+            if len(rows) > MAX_ROWS + 1:
+                break
+            if len(rows) * width > MAX_CELLS:
+                raise _too_large(f"more than {MAX_CELLS} cells")
+        return rows
+    finally:
+        book.close()
+
+
+def _read_csv(data: bytes) -> list[list[str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -79,10 +151,24 @@ def read_table(data: bytes, kind: str) -> list[list[str]]:
             text = data.decode("gb18030")  # what Excel on a Chinese Windows saves as "CSV"
         except UnicodeDecodeError:
             raise Invalid("the CSV file must be UTF-8 (or GB18030) text") from None
+    rows: list[list[str]] = []
+    cells = 0
     try:
-        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        for row in csv.reader(io.StringIO(text, newline="")):
+            rows.append([cell.strip() for cell in row[:MAX_COLUMNS]])
+            cells += len(rows[-1])
+            if len(rows) > MAX_ROWS + 1:
+                break
+            if cells > MAX_CELLS:
+                raise _too_large(f"more than {MAX_CELLS} cells")
     except csv.Error:
         raise Invalid("the file is not valid CSV") from None
+    return rows
+
+
+def read_table(data: bytes, kind: str) -> list[list[str]]:
+    """The file as rows of strings, at most MAX_COLUMNS wide (blocking: run it in an executor)."""
+    return _read_xlsx(data) if kind == "xlsx" else _read_csv(data)
 
 
 @dataclass
@@ -147,10 +233,22 @@ def check_table(tenant: Tenant, table: list[list[str]]) -> tuple[list[ImportRow]
     return rows, position_at is not None, kind_at is not None
 
 
+_reader: ThreadPoolExecutor | None = None
+
+
+def _read_and_check(tenant: Tenant, data: bytes, kind: str) -> tuple[list[ImportRow], bool, bool]:
+    return check_table(tenant, read_table(data, kind))
+
+
 async def import_accounts(service: "AccountService", tenant: Tenant, data: bytes, kind: str,
                           actor: str) -> dict[str, int]:
-    table = await asyncio.get_running_loop().run_in_executor(None, read_table, data, kind)
-    rows, has_position, has_kind = check_table(tenant, table)
+    global _reader
+    if _reader is None:
+        # One thread: imports are rare and heavy, so they queue rather than take the default
+        # pool (and its memory) from everything else.
+        _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-import")
+    rows, has_position, has_kind = await asyncio.get_running_loop().run_in_executor(
+        _reader, _read_and_check, tenant, data, kind)
     storage = service.storage
     existing: set[str] = set()
     keys = [r.key for r in rows]

@@ -3,6 +3,8 @@ lookups other parts use (recipients, account of an openid), and the service wiri
 (`install(gw)` sets gw.accounts with its hasher, limiter, bindings, sessions and OAuth flow)."""
 from __future__ import annotations
 
+import hashlib
+import hmac
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -92,14 +94,15 @@ def _recipient(row: Row) -> Recipient:
 
 class AccountService:
     def __init__(self, gw: "Gateway") -> None:
-        from gateway.login_limits import SignIn
         from gateway.oauth_flow import OAuthFlow
+        from gateway.sign_in import SignIn
         self.gw = gw
         self.storage, self.clock, self.audit = gw.storage, gw.clock, gw.audit
         sec = gw.settings.security
         self.hasher = PasswordHasher(ScryptParams(n=sec.password_hash_n))
+        digest_key = hmac.new(gw.settings.master_key_bytes, b"gateway/login-digest/v1", hashlib.sha256).digest()
         self.limits = LoginLimiter(gw.storage, gw.cache, gw.clock, sec.ip_login_failures,
-                                   sec.ip_window_minutes * 60.0)
+                                   sec.ip_window_minutes * 60.0, digest_key)
         self.bindings = BindingStore(gw.storage, gw.audit, gw.events, gw.state, gw.clock)
         self.sessions = SessionStore(gw.storage, gw.clock, sec.session_key, sec.session_hours)
         self.sign_in = SignIn(self)
@@ -169,7 +172,7 @@ class AccountService:
 
     async def account_for_openid(self, tenant: Tenant, openid: str) -> Recipient | None:
         row = await self.storage.fetchone(
-            f"{_SELECT} WHERE a.tenant_id = ? AND b.active_openid = ?", (tenant.id, openid))
+            f"{_SELECT} WHERE a.tenant_id = ? AND b.active_openid = ? AND a.status = 'active'", (tenant.id, openid))
         return _recipient(row) if row else None
 
     # ---- passwords --------------------------------------------------------------------------
@@ -204,20 +207,29 @@ class AccountService:
         hashed = None
         if "password" in body:
             hashed = await self.hash_password(check_new_password(tenant, body["password"], login, name))
+        try:
+            view = await self._write(tenant, login, body, existing, name, hashed, actor)
+        except DuplicateKey:
+            # A concurrent first PUT created it between our read and our insert: this one updates.
+            if existing is not None:
+                raise
+            existing = await self.require_row(tenant, login)
+            view = await self._write(tenant, login, body, existing, name, hashed, actor)
+        return view, existing is None
+
+    async def _write(self, tenant: Tenant, login: str, body: dict[str, Any], existing: Row | None, name: str,
+                     hashed: str | None, actor: str) -> dict[str, Any]:
         must_change = bool(tenant.policy["first_login_change_password"])
         now = self.clock.now()
         async with self.storage.transaction() as tx:
             if existing is None:
-                try:
-                    result = await tx.execute(
-                        "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status,"
-                        " password_hash, must_change_password, password_changed_at, created_at, updated_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (tenant.id, login, normalise_login(login), name, body.get("kind", "employee"),
-                         (body.get("position") or "").strip(), "departed" if body.get("active") is False else "active",
-                         hashed, must_change and hashed is not None, now if hashed else None, now, now))
-                except DuplicateKey:
-                    raise Conflict("the account was created at the same moment; repeat the request") from None
+                result = await tx.execute(
+                    "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status,"
+                    " password_hash, must_change_password, password_changed_at, created_at, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (tenant.id, login, normalise_login(login), name, body.get("kind", "employee"),
+                     (body.get("position") or "").strip(), "departed" if body.get("active") is False else "active",
+                     hashed, must_change and hashed is not None, now if hashed else None, now, now))
                 await self.audit.record(tenant.id, actor, "account.created", login,
                                         {"kind": body.get("kind", "employee"), "password_set": hashed is not None},
                                         ex=tx)
@@ -227,7 +239,9 @@ class AccountService:
                 account_id = row["id"]
                 await self._update(tx, tenant, row, body, name, hashed, must_change, actor, now)
             view = await self._view_by_id(tx, tenant, int(account_id or 0))
-        return view, existing is None
+        if hashed is not None and existing is not None:
+            await self.limits.forget(tenant, int(existing["id"]))
+        return view
 
     async def _update(self, tx: Executor, tenant: Tenant, row: Row, body: dict[str, Any], name: str,
                       hashed: str | None, must_change: bool, actor: str, now: float) -> None:
@@ -245,10 +259,13 @@ class AccountService:
             sets["status"] = "active"
             await self.audit.record(tenant.id, actor, "account.activated", row["login"], {"was": status}, ex=tx)
         if hashed is not None:
-            sets.update(password_hash=hashed, must_change_password=must_change, password_changed_at=now)
+            # An administrator's reset also unlocks: the new password is theirs to hand out.
+            sets.update(password_hash=hashed, must_change_password=must_change, password_changed_at=now,
+                        failed_count=0, failed_since=None, locked_until=None)
             await self.bindings.end_for_account(tx, tenant, row["id"], "password_reset", actor)
             await self.audit.record(tenant.id, actor, "password.reset", row["login"],
-                                    {"must_change_password": must_change}, ex=tx)
+                                    {"must_change_password": must_change,
+                                     "unlocked": row["locked_until"] is not None}, ex=tx)
         assignments = ", ".join(f"{column} = ?" for column in sets)
         await tx.execute(f"UPDATE accounts SET {assignments} WHERE tenant_id = ? AND id = ?",
                          (*sets.values(), tenant.id, row["id"]))
@@ -345,31 +362,9 @@ class AccountService:
         except DuplicateKey:
             raise Conflict("this login is already taken", {"login": login}) from None
 
-    async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any) -> None:
-        """The person's own change: the current password, then the new one; every binding ends."""
-        if not isinstance(new, str):
-            raise Invalid("new_password is required", {"field": "new_password"})
-        old = old if isinstance(old, str) else ""  # no current password: refused below like a wrong one
-        row = await self.row_by_id(tenant, session.account_id)
-        if row is None:
-            raise NotFound("no such account")
-        check_new_password(tenant, new, row["login"], row["name"])
-        try:
-            ok = bool(row["password_hash"]) and await self.hasher.verify(old, row["password_hash"])
-        except HasherOverloaded:
-            raise Unavailable("the server is busy; try again in a moment") from None
-        if not ok:
-            await self.audit.record(tenant.id, row["login"], "password.change_refused", row["login"],
-                                    {"reason": "wrong current password"})
-            raise Forbidden("the current password is not right")
-        hashed = await self.hash_password(new)
-        now = self.clock.now()
-        async with self.storage.transaction() as tx:
-            await tx.execute(
-                "UPDATE accounts SET password_hash = ?, must_change_password = 0, password_changed_at = ?,"
-                " updated_at = ? WHERE tenant_id = ? AND id = ?", (hashed, now, now, tenant.id, row["id"]))
-            await self.audit.record(tenant.id, row["login"], "password.changed", row["login"], ex=tx)
-            await self.bindings.end_for_account(tx, tenant, row["id"], "password_changed", row["login"])
+    async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any, ip: str) -> None:
+        """The person's own change: the current password (counted like a sign-in), then the new one."""
+        await self.sign_in.change_password(tenant, session, old, new, ip)
 
     async def logout(self, tenant: Tenant, session: Session) -> None:
         await self.bindings.end_binding(tenant, session.binding_id, "logout", session.login)

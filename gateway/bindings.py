@@ -20,6 +20,15 @@ REASONS = ("logout", "password_changed", "password_reset", "admin_unbind", "depa
 BIND_ATTEMPTS = 4
 
 
+class BindRefused(Exception):
+    """The account changed between the password check and the bind: `reason` is departed,
+    pending or password_changed. Nothing was written."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def _is_race(exc: StorageError) -> bool:
     """A racing bind won (unique key) or the two collided (deadlock): try again."""
     return isinstance(exc, (DuplicateKey, TransientConflict))
@@ -30,13 +39,17 @@ class BindingStore:
                  clock: Clock) -> None:
         self.storage, self.audit, self.events, self.state, self.clock = storage, audit, events, state, clock
 
-    async def bind(self, tenant: Tenant, account_id: int, login: str, openid: str, actor: str) -> int:
+    async def bind(self, tenant: Tenant, account_id: int, login: str, openid: str, actor: str,
+                   password_hash: str | None = None) -> int:
         """Bind openid to the account, ending whatever binding either had; returns the binding id.
-        Binding a pair already bound changes nothing and returns the existing binding."""
+        Binding a pair already bound changes nothing and returns the existing binding. With
+        `password_hash` (the hash a sign-in just checked) the account must still be active with
+        that hash, under its row lock, else BindRefused."""
         for attempt in range(BIND_ATTEMPTS):
             try:
                 async with self.storage.transaction() as tx:
-                    binding_id, created = await self._bind(tx, tenant, account_id, login, openid, actor)
+                    binding_id, created = await self._bind(tx, tenant, account_id, login, openid, actor,
+                                                           password_hash)
                 break
             except StorageError as exc:
                 if not _is_race(exc) or attempt == BIND_ATTEMPTS - 1:
@@ -49,10 +62,19 @@ class BindingStore:
         return binding_id
 
     async def _bind(self, tx: Executor, tenant: Tenant, account_id: int, login: str, openid: str,
-                    actor: str) -> tuple[int, bool]:
-        # Locking the account row serialises binds of one account; the unique keys settle the rest.
-        await tx.fetchone(f"SELECT id FROM accounts WHERE tenant_id = ? AND id = ?{self.storage.for_update}",
-                          (tenant.id, account_id))
+                    actor: str, password_hash: str | None) -> tuple[int, bool]:
+        # Locking the account row serialises binds of one account (and orders them against a
+        # depart or reset, which lock it too); the unique keys settle the rest.
+        account = await tx.fetchone(
+            f"SELECT status, password_hash FROM accounts WHERE tenant_id = ? AND id = ?{self.storage.for_update}",
+            (tenant.id, account_id))
+        if password_hash is not None:
+            if account is None or account["status"] == "departed":
+                raise BindRefused("departed")
+            if account["status"] != "active":
+                raise BindRefused("pending")
+            if account["password_hash"] != password_hash:
+                raise BindRefused("password_changed")
         current = await tx.fetchall(
             "SELECT b.id, b.account_id, b.openid, a.login FROM bindings b"
             " JOIN accounts a ON a.id = b.account_id AND a.tenant_id = b.tenant_id"

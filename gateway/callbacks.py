@@ -1,9 +1,9 @@
 """The WeChat callback pipeline of every tenant: size, signature, freshness, hardened parsing and
-decryption, then dedupe across processes and dispatch to the tenant's rules under a time limit."""
+decryption, then dedupe across processes and dispatch to the tenant's rules. Every callback answers
+within ANSWER_SECONDS whatever storage does: bookkeeping writes finish after the answer."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 import time
@@ -11,11 +11,10 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Mapping
 
-from gateway.cache import Cache, CacheError
-from gateway.clock import Clock
+from gateway.callback_dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key
 from gateway.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.followers import FollowerStore
-from gateway.storage import DuplicateKey, Storage, StorageError
+from gateway.storage import StorageError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 from tenants.model import Tenant
@@ -26,13 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SUCCESS = b"success"
 MAX_SKEW_SECONDS = 300
-HANDLER_SECONDS = 4.0        # WeChat gives up after 5 s; leave room for the reply to travel
-DUPLICATE_WAIT_SECONDS = 4.5  # a concurrent retry waits this long for the first one's reply
-CLAIM_TTL = 60.0
-REPLY_TTL = 300.0
-DEDUPE_KEEP_SECONDS = 86400.0
+ANSWER_SECONDS = 4.5         # WeChat gives up after 5 s; leave room for the reply to travel
+HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
+DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
 PURGE_EVERY_SECONDS = 3600.0
 _MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
@@ -78,95 +74,6 @@ async def _no_delivery_hook(tenant: Tenant, msgid: str, status: str) -> None:
     return None
 
 
-def dedupe_key(message: Mapping[str, str]) -> str | None:
-    """MsgId (MsgID in template reports) when present, else FromUserName + CreateTime + Event for events."""
-    msg_id = message.get("MsgId") or message.get("MsgID")
-    if msg_id:
-        raw = f"id\x00{message.get('MsgType', '')}\x00{message.get('Event', '')}\x00{msg_id}"
-    elif message.get("MsgType") == "event":
-        raw = f"ev\x00{message.get('FromUserName', '')}\x00{message.get('CreateTime', '')}\x00{message.get('Event', '')}"
-    else:
-        return None
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-class ReplyDedupe:
-    """Claims on (tenant, dedupe key) in the cache (fast, shared wait) and in storage (the record that
-    survives a cache outage or flush); the first reply is kept so a retry gets the same bytes."""
-
-    def __init__(self, storage: Storage, cache: Cache, clock: Clock) -> None:
-        self.storage, self.cache, self.clock = storage, cache, clock
-
-    @staticmethod
-    def _cache_key(tenant_id: int, key: str) -> str:
-        return f"cb:{tenant_id}:{key}"
-
-    async def claim(self, tenant_id: int, key: str) -> bytes | None:
-        """None when this call won and must handle the message; else the reply to answer with."""
-        ck = self._cache_key(tenant_id, key)
-        cache_ok = True
-        try:
-            known = await self.cache.get(ck + ":reply")
-            if known is not None:
-                return known.encode("utf-8")
-            if not await self.cache.set_if_absent(ck, "1", CLAIM_TTL):
-                return await self._wait(tenant_id, key)
-        except CacheError:
-            cache_ok = False
-        try:
-            await self.storage.execute(
-                "INSERT INTO callback_dedupe (tenant_id, dedupe_key, reply, created_at) VALUES (?, ?, NULL, ?)",
-                (tenant_id, key, self.clock.now()))
-        except DuplicateKey:
-            return await self._wait(tenant_id, key)
-        except StorageError:
-            if not cache_ok:
-                log.warning("callback dedupe unavailable (cache and storage down); handling without it")
-        return None
-
-    async def store(self, tenant_id: int, key: str, reply: bytes) -> None:
-        try:
-            await self.cache.set(self._cache_key(tenant_id, key) + ":reply", reply.decode("utf-8"), REPLY_TTL)
-        except CacheError:
-            pass
-        try:
-            await self.storage.execute(
-                "UPDATE callback_dedupe SET reply = ? WHERE tenant_id = ? AND dedupe_key = ?",
-                (reply, tenant_id, key))
-        except StorageError:
-            log.warning("callback reply not stored for dedupe (storage unavailable)")
-
-    async def stored_reply(self, tenant_id: int, key: str) -> bytes | None:
-        try:
-            known = await self.cache.get(self._cache_key(tenant_id, key) + ":reply")
-            if known is not None:
-                return known.encode("utf-8")
-        except CacheError:
-            pass
-        try:
-            value = await self.storage.fetchval(
-                "SELECT reply FROM callback_dedupe WHERE tenant_id = ? AND dedupe_key = ?", (tenant_id, key))
-        except StorageError:
-            return None
-        return None if value is None else bytes(value)
-
-    async def _wait(self, tenant_id: int, key: str) -> bytes:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + DUPLICATE_WAIT_SECONDS
-        while True:
-            reply = await self.stored_reply(tenant_id, key)
-            if reply is not None:
-                return reply
-            if loop.time() >= deadline:
-                return SUCCESS  # the first is still running (or died): never run a retry twice
-            await asyncio.sleep(0.1)
-
-    async def purge(self, older_than: float = DEDUPE_KEEP_SECONDS) -> int:
-        result = await self.storage.execute("DELETE FROM callback_dedupe WHERE created_at < ?",
-                                            (self.clock.now() - older_than,))
-        return result.rowcount
-
-
 def _where(exc: BaseException) -> str:
     """file:line of the innermost frame: enough to find a bug without logging the message (it may
     quote what the user wrote)."""
@@ -178,9 +85,11 @@ class CallbackService:
     def __init__(self, gw: "Gateway", rulebook: RuleBook | None = None) -> None:
         self.gw = gw
         self.followers = FollowerStore(gw.storage, gw.clock)
-        self.dedupe = ReplyDedupe(gw.storage, gw.cache, gw.clock)
+        self.background = Background()
+        self.dedupe = ReplyDedupe(gw.storage, gw.cache, gw.clock, self.background)
         self.rulebook = rulebook or RuleBook()
         self._late: set[asyncio.Task[Any]] = set()
+        self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
 
     # ---- entry points ---------------------------------------------------------------------
     async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
@@ -190,8 +99,9 @@ class CallbackService:
 
     async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int) -> CallbackResponse:
         """A POST push; `size` is the full body length (`body` may be cut short when it is too large)."""
+        deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS
         tenant = self.gw.registry.require(slug)
-        return await self._measured(tenant, self._process(tenant, query, body, size))
+        return await self._measured(tenant, self._process(tenant, query, body, size, deadline))
 
     async def _measured(self, tenant: Tenant, work: Awaitable[tuple[CallbackResponse, str]]) -> CallbackResponse:
         started = time.perf_counter()
@@ -207,17 +117,17 @@ class CallbackService:
             self.gw.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
 
     async def _verify(self, tenant: Tenant, query: CallbackQuery) -> tuple[CallbackResponse, str]:
-        await self._check_signed(tenant, query)
+        self._check_signed(tenant, query)
         if not query.echostr:
             raise Rejected("bad_request", Forbidden("echostr is missing"))
         return CallbackResponse(query.echostr.encode("utf-8")), "verified"
 
-    async def _process(self, tenant: Tenant, query: CallbackQuery, body: bytes,
-                       size: int) -> tuple[CallbackResponse, str]:
+    async def _process(self, tenant: Tenant, query: CallbackQuery, body: bytes, size: int,
+                       deadline: float) -> tuple[CallbackResponse, str]:
         if size > MAX_XML_BYTES:
             raise Rejected("too_large", TooLarge(f"the body is larger than {MAX_XML_BYTES} bytes",
                                                  {"limit": MAX_XML_BYTES}))
-        await self._check_signed(tenant, query)
+        self._check_signed(tenant, query)
         encrypted = query.encrypt_type.lower() == "aes"
         if not encrypted and tenant.message_mode == "safe":
             # A plain `signature` does not cover the body, so safe mode accepts only msg_signature'd bodies.
@@ -232,27 +142,56 @@ class CallbackService:
             raise Rejected("bad_xml", Invalid("the message lacks ToUserName, FromUserName, CreateTime or MsgType"))
 
         key = dedupe_key(message)
-        if key is not None:
-            first = await self.dedupe.claim(tenant.id, key)
-            if first is not None:
-                return CallbackResponse.reply(first), "duplicate"
-        reply, outcome = await self._dispatch(tenant, message, query, crypto)
-        if key is not None:
-            await self.dedupe.store(tenant.id, key, reply)
+        if key is None:
+            reply, outcome = await self._dispatch(tenant, message, query, crypto, deadline)
+            return CallbackResponse.reply(reply), outcome
+        claim = await self.dedupe.claim(tenant.id, key, deadline)
+        if claim.reply is not None:
+            return CallbackResponse.reply(claim.reply), "duplicate"
+        assert claim.record is not None
+        if claim.pending:
+            self.background.spawn(self._handle_once_claimed(tenant, message, query, crypto, key, claim.record),
+                                  "deferred callback")
+            return CallbackResponse.reply(SUCCESS), "deferred"
+        reply, outcome = await self._dispatch(tenant, message, query, crypto, deadline)
+        await self.dedupe.store(tenant.id, key, reply, claim.record)
         return CallbackResponse.reply(reply), outcome
 
+    async def _handle_once_claimed(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
+                                   crypto: MessageCrypto | None, key: str, record: "asyncio.Task[str]") -> None:
+        """WeChat got `success` before storage (the only guard, the cache being down) said whether this
+        call won the claim; handle the message now unless another call holds it."""
+        if await record == DUPLICATE:
+            return
+        deadline = asyncio.get_running_loop().time() + HANDLER_SECONDS
+        reply, _ = await self._dispatch(tenant, message, query, crypto, deadline)
+        await self.dedupe.store(tenant.id, key, reply, record)
+
     # ---- checks ---------------------------------------------------------------------------
-    async def _check_signed(self, tenant: Tenant, query: CallbackQuery) -> None:
+    def _check_signed(self, tenant: Tenant, query: CallbackQuery) -> None:
         if not check_signature(tenant.secrets.token, query.signature, query.timestamp, query.nonce):
             raise Rejected("bad_signature", Forbidden("the signature is not valid"))
-        try:
-            await self.gw.state.set(tenant.id, "callback_seen", True)
-        except StorageError:
-            log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
         timestamp = query.timestamp
         if not timestamp.isdigit() or len(timestamp) > 12 or \
                 abs(self.gw.clock.now() - int(timestamp)) > MAX_SKEW_SECONDS:
             raise Rejected("stale", Forbidden("the timestamp is more than 300 seconds off"))
+        self._note_seen(tenant)
+
+    def _note_seen(self, tenant: Tenant) -> None:
+        """Record callback_seen for the checklist after the answer, not on the callback's clock."""
+        if tenant.id in self._noting_seen:
+            return
+        self._noting_seen.add(tenant.id)
+
+        async def record() -> None:
+            try:
+                await self.gw.state.set(tenant.id, "callback_seen", True)
+            except StorageError:
+                log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
+            finally:
+                self._noting_seen.discard(tenant.id)
+
+        self.background.spawn(record(), "recording callback_seen")
 
     @staticmethod
     def _parse(body: bytes) -> dict[str, str]:
@@ -288,14 +227,15 @@ class CallbackService:
             followers=self.followers, clock=self.gw.clock, audit=self.gw.audit)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
-                        crypto: MessageCrypto | None) -> tuple[bytes, str]:
+                        crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
         ctx = self.context(tenant, message)
         rule = route(self.rulebook.rules_for(tenant), ctx)
         if rule is None:
             return SUCCESS, "ok"
         task = asyncio.ensure_future(rule.handler(ctx))
         try:
-            reply = await asyncio.wait_for(asyncio.shield(task), HANDLER_SECONDS)
+            limit = min(HANDLER_SECONDS, deadline - asyncio.get_running_loop().time())
+            reply = await asyncio.wait_for(asyncio.shield(task), max(0.0, limit))
         except asyncio.TimeoutError:
             self._finish_late(task, tenant, rule, message)
             return SUCCESS, "timeout"
@@ -324,8 +264,8 @@ class CallbackService:
         """WeChat got `success`; the handler keeps running and its end is logged and counted."""
         self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind="timeout").inc()
         kind = (message.get("MsgType", ""), message.get("Event", ""))
-        log.warning("handler %s of tenant %s ran past %.0f s on %s/%s; answered success, still running",
-                    rule.name, tenant.slug, HANDLER_SECONDS, *kind)
+        log.warning("handler %s of tenant %s ran past the callback's deadline on %s/%s; answered success, "
+                    "still running", rule.name, tenant.slug, *kind)
         started = time.perf_counter()
         self._late.add(task)
 
@@ -342,9 +282,12 @@ class CallbackService:
         task.add_done_callback(done)
 
     async def drain(self, timeout: float = 5.0) -> None:
-        """Give handlers still running past their deadline a moment to finish at shutdown."""
-        if self._late:
-            await asyncio.wait(set(self._late), timeout=timeout)
+        """Give handlers still running past their deadline, and the writes after answers, a moment to
+        finish at shutdown (storage closes next)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (pending := self._late | self.background.tasks) and loop.time() < deadline:
+            await asyncio.wait(pending, timeout=deadline - loop.time())
 
     async def purge_loop(self) -> None:
         delay = 60.0 + secrets.randbelow(60)  # processes started together do not all purge at once

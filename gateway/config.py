@@ -7,7 +7,7 @@ import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "settings.toml"
@@ -122,12 +122,21 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     file_path = Path(path) if path else DEFAULT_SETTINGS_PATH
     data: dict[str, Any] = {}
     if file_path.exists():
-        with open(file_path, "rb") as fh:
-            data = tomllib.load(fh)
+        try:
+            with open(file_path, "rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SettingsError(f"settings file {file_path} cannot be read: {exc}") from None
     elif path:
         raise SettingsError(f"settings file {file_path} does not exist")
+    unknown_sections = set(data) - set(SECTIONS)
+    if unknown_sections:
+        raise SettingsError(f"unknown sections in {file_path}: {', '.join(sorted(unknown_sections))}"
+                            f" (known: {', '.join(SECTIONS)})")
     for section_name in SECTIONS:
         section = getattr(settings, section_name)
+        if not isinstance(data.get(section_name, {}), dict):
+            raise SettingsError(f"[{section_name}] in {file_path} must be a table")
         given = dict(data.get(section_name, {}))
         given.update((overrides or {}).get(section_name, {}))
         for f in fields(section):
@@ -145,29 +154,61 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     return settings
 
 
+def _check_ranges(settings: Settings) -> None:
+    sec, delivery = settings.security, settings.delivery
+    checks = (
+        (1 <= settings.server.port <= 65535, "[server] port must be between 1 and 65535"),
+        (settings.wechat.timeout > 0, "[wechat] timeout must be greater than 0 seconds"),
+        (sec.ip_login_failures >= 1, "[security] ip_login_failures must be at least 1"),
+        (sec.ip_window_minutes >= 1, "[security] ip_window_minutes must be at least 1"),
+        (sec.password_hash_n >= 2**10 and sec.password_hash_n & (sec.password_hash_n - 1) == 0,
+         "[security] password_hash_n must be a power of two, at least 1024 (2**10)"),
+        (sec.session_hours >= 1, "[security] session_hours must be at least 1"),
+        (delivery.workers >= 1, "[delivery] workers must be at least 1"),
+        (delivery.tenant_rate_per_second > 0, "[delivery] tenant_rate_per_second must be greater than 0"),
+    )
+    for ok, message in checks:
+        if not ok:
+            raise SettingsError(message)
+
+
 def _validate(settings: Settings) -> None:
+    _check_ranges(settings)
     if settings.wechat.token_api not in ("token", "stable"):
         raise SettingsError('[wechat] token_api must be "token" or "stable"')
     if not settings.server.public_url.startswith(("http://", "https://")):
         raise SettingsError("[server] public_url must start with http:// or https://")
     settings.server.public_url = settings.server.public_url.rstrip("/")
     key = settings.security.master_key
-    if key:
-        try:
-            if len(bytes.fromhex(key)) != 32:
-                raise ValueError
-        except ValueError:
-            raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)") from None
+    if key and not _is_key_hex(key):
+        raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)")
 
 
-def _read_or_create_secret(var: Path, name: str, make: Any) -> tuple[str, bool]:
+def _is_key_hex(value: str) -> bool:
+    try:
+        return len(bytes.fromhex(value)) == 32
+    except ValueError:
+        return False
+
+
+def _read_or_create_secret(var: Path, name: str, make: Any, valid: Callable[[str], bool] = bool,
+                           expected: str = "a secret") -> tuple[str, bool]:
     """Return the secret stored in var/<name>, creating it (mode 0600) if absent."""
-    var.mkdir(parents=True, exist_ok=True)
     path = var / name
     try:
+        var.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip(), False
+        try:
+            value = path.read_text().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{path} cannot be read: {exc.__class__.__name__}") from None
+        if not valid(value):
+            raise SettingsError(f"{path} is empty or malformed: it must hold {expected}"
+                                " (restore it from a backup; deleting it makes a new one)")
+        return value, False
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be created: {exc.strerror or exc}") from None
     value = make()
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
@@ -179,7 +220,8 @@ def ensure_secrets(settings: Settings) -> Settings:
     var = settings.var_path
     sec = settings.security
     if not sec.master_key:
-        sec.master_key, _ = _read_or_create_secret(var, "master_key", lambda: secrets.token_hex(32))
+        sec.master_key, _ = _read_or_create_secret(var, "master_key", lambda: secrets.token_hex(32),
+                                                   _is_key_hex, "64 hex digits (32 bytes)")
     if not sec.session_key:
         sec.session_key, _ = _read_or_create_secret(var, "session_key", lambda: secrets.token_hex(32))
     if not sec.operator_token:

@@ -25,6 +25,32 @@ from tenants.registry import TenantRegistry
 log = logging.getLogger(__name__)
 
 
+class InFlight:
+    """Requests being served, so a shutdown can wait for them before closing connections and pools."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.count = max(0, self.count - 1)
+        if self.count == 0:
+            self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """True once no request is in flight; False if some still are after `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+
 class Gateway:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
@@ -51,6 +77,8 @@ class Gateway:
         self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.extensions: dict[str, Any] = {}
+        self.inflight = InFlight()
+        self.draining = False  # set at shutdown: /readyz answers 503 so balancers stop sending traffic
 
     @property
     def public_url(self) -> str:
@@ -89,7 +117,8 @@ class Gateway:
         self._wechat_client.close()
 
     async def readiness(self) -> dict[str, str]:
-        """"ok" or "down" for storage and cache, each checked with a short deadline."""
+        """"ok" or "down" for storage and cache, each checked with a short deadline (and the server
+        "stopping" once a shutdown began)."""
         async def check(probe: Callable[[], Awaitable[None]]) -> str:
             try:
                 await asyncio.wait_for(probe(), timeout=2.0)
@@ -97,4 +126,7 @@ class Gateway:
             except Exception:
                 return "down"
         storage, cache = await asyncio.gather(check(self.storage.ping), check(self.cache.ping))
-        return {"storage": storage, "cache": cache}
+        checks = {"storage": storage, "cache": cache}
+        if self.draining:
+            checks["server"] = "stopping"
+        return checks

@@ -23,7 +23,10 @@ BODY_KEYS = {"type", "title", "summary", "applicant", "submitted_at", "fields", 
 CLOSED = ("approved", "rejected", "withdrawn")
 DECISIONS = ("approve", "reject")
 COMMENT_MAX = 500
-NOTIFIED = ("queued", "sent", "delivered")
+# The only deliveries a later PUT queues again: no send reached WeChat for them. Any other
+# (a failure, or a timeout WeChat may have accepted) could repeat a message long after WeChat's
+# client_msg_id window, so "already_notified" it stays.
+REQUEUE = ("unbound", "failed:removed", "failed:no_template")
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ class Documents:
         """Decide one recipient's status, writing its row and (when due) its outbox row."""
         if row is not None and not row["active"]:
             await tx.execute("UPDATE document_recipients SET active = 1, updated_at = ? WHERE id = ?", (now, row["id"]))
-        if row is not None and (row["msgid"] is not None or row["delivery"] in NOTIFIED):
+        if row is not None and (row["msgid"] is not None or row["delivery"] not in REQUEUE):
             return "already_notified"
         status = getattr(who, "status", None)
         if status is None:

@@ -1,32 +1,29 @@
-"""Password sign-in and its limits: a per-account failure counter held in the cache and mirrored
-in the account row (so it survives a cache flush or outage), the same counting and answers for
-unknown logins, a looser per-IP limit per tenant, and the client IP as trusted proxies report it."""
+"""Login limits: a per-login failure counter held in the cache and mirrored in the database (the
+account row, or a login_failures row for a login that names no account, so both survive a cache
+flush or outage and count alike), a looser per-IP limit per tenant, and the client IP as trusted
+proxies report it. The sign-in flow that uses them is gateway.sign_in."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import logging
 import math
+import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from gateway.cache import Cache, CacheError
 from gateway.clock import Clock, iso
-from gateway.errors import (AccountDisabled, AccountPending, BadCredentials, Invalid, Locked, RateLimited,
-                            Unavailable)
-from gateway.passwords import HasherOverloaded
-from gateway.sessions import Session
+from gateway.errors import RateLimited
 from gateway.storage import Row, Storage
 from tenants.model import Tenant
-
-if TYPE_CHECKING:
-    from gateway.accounts import AccountService
 
 log = logging.getLogger(__name__)
 
 PERMANENT_LOCK = 253402300799.0  # 9999-12-31T23:59:59Z: "until the tenant unlocks it"
 PERMANENT_WINDOW = 24 * 3600.0   # counting window when lockout_minutes is 0
-UNKNOWN_LOCK_TTL = 30 * 86400.0  # a permanent lock of an unknown login still leaves Redis one day
+PURGE_ODDS = 32                  # one new unknown-login row in this many sweeps the tenant's stale ones
 
 
 @dataclass(frozen=True)
@@ -54,15 +51,44 @@ def locked_details(until: float) -> dict[str, Any]:
     return {"locked_until": iso(until)}
 
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+@dataclass(frozen=True)
+class Counter:
+    """Where one login's failures are counted: its account row, or the login_failures row of a
+    login that names no account. Both tables have failed_count, failed_since and locked_until."""
+    tenant_id: int
+    table: str
+    column: str
+    key: int | str
+    cache_key: str
+
+    @property
+    def where(self) -> str:
+        return f"tenant_id = ? AND {self.column} = ?"
+
+    @property
+    def params(self) -> tuple[int, int | str]:
+        return self.tenant_id, self.key
+
+    @property
+    def unknown(self) -> bool:
+        return self.table == "login_failures"
+
+
+NO_FAILURES: Row = {"failed_count": 0, "failed_since": None, "locked_until": None}
 
 
 class LoginLimiter:
     def __init__(self, storage: Storage, cache: Cache, clock: Clock, ip_limit: int,
-                 ip_window_seconds: float) -> None:
+                 ip_window_seconds: float, digest_key: bytes) -> None:
         self.storage, self.cache, self.clock = storage, cache, clock
         self.ip_limit, self.ip_window = ip_limit, max(1.0, ip_window_seconds)
+        self.digest_key = digest_key
+
+    def login_digest(self, tenant: Tenant, login_key: str) -> str:
+        """A keyed hash of a normalised login: lets an unknown login be counted (and named in the
+        audit) without storing what was typed, which may be someone's password."""
+        message = f"{tenant.id}:{login_key}".encode("utf-8", "surrogatepass")
+        return hmac.new(self.digest_key, message, hashlib.sha256).hexdigest()[:40]
 
     # ---- per IP (fixed windows on the gateway clock, shared by every process through the cache)
     def _ip_key(self, tenant: Tenant, ip: str, now: float) -> tuple[str, float]:
@@ -75,7 +101,7 @@ class LoginLimiter:
         try:
             value = await self.cache.get(key)
         except CacheError:
-            return  # the per-account limit in the database still holds; this layer fails open
+            return  # the per-login limit in the database still holds; this layer fails open
         if value is not None and int(value) >= self.ip_limit:
             raise RateLimited("too many failed sign-ins from this network; try again later",
                               {"retry_after": max(1, math.ceil(window_end - now))})
@@ -87,63 +113,91 @@ class LoginLimiter:
         except CacheError:
             pass
 
-    # ---- known accounts
-    @staticmethod
-    def _account_key(tenant: Tenant, account_id: int) -> str:
-        return f"login:acct:{tenant.id}:{account_id}"
+    # ---- per login
+    def account(self, tenant: Tenant, account_id: int) -> Counter:
+        return Counter(tenant.id, "accounts", "id", account_id, f"login:acct:{tenant.id}:{account_id}")
 
-    async def _forget(self, key: str) -> None:
+    def unknown(self, tenant: Tenant, login_key: str) -> Counter:
+        digest = self.login_digest(tenant, login_key)
+        return Counter(tenant.id, "login_failures", "login_digest", digest, f"login:unk:{tenant.id}:{digest}")
+
+    async def _forget(self, counter: Counter) -> None:
         try:
-            await self.cache.delete(key)
+            await self.cache.delete(counter.cache_key)
         except CacheError:
             pass
 
-    async def refresh(self, tenant: Tenant, row: Row, limits: LimitPolicy) -> Row:
+    async def state(self, counter: Counter) -> Row:
+        """The counter's columns (an account row already holds them; this reads an unknown login's)."""
+        row = await self.storage.fetchone(
+            f"SELECT failed_count, failed_since, locked_until FROM {counter.table} WHERE {counter.where}",
+            counter.params)
+        return row or dict(NO_FAILURES)
+
+    async def refresh(self, counter: Counter, row: Row, limits: LimitPolicy) -> Row:
         """Clear an expired lock or an expired counting window (judged on the gateway clock)."""
         now = self.clock.now()
         locked, since = row["locked_until"], row["failed_since"]
         if locked is not None and locked <= now:
             result = await self.storage.execute(
-                "UPDATE accounts SET failed_count = 0, failed_since = NULL, locked_until = NULL"
-                " WHERE tenant_id = ? AND id = ? AND locked_until = ?", (tenant.id, row["id"], locked))
+                f"UPDATE {counter.table} SET failed_count = 0, failed_since = NULL, locked_until = NULL"
+                f" WHERE {counter.where} AND locked_until = ?", (*counter.params, locked))
         elif locked is None and since is not None and since + limits.window <= now:
             result = await self.storage.execute(
-                "UPDATE accounts SET failed_count = 0, failed_since = NULL"
-                " WHERE tenant_id = ? AND id = ? AND failed_since = ? AND locked_until IS NULL",
-                (tenant.id, row["id"], since))
+                f"UPDATE {counter.table} SET failed_count = 0, failed_since = NULL"
+                f" WHERE {counter.where} AND failed_since = ? AND locked_until IS NULL", (*counter.params, since))
         else:
             return row
         if result.rowcount:
-            await self._forget(self._account_key(tenant, row["id"]))
-        return {**row, "failed_count": 0, "failed_since": None, "locked_until": None}
+            await self._forget(counter)
+        return {**row, **NO_FAILURES}
 
-    async def claim(self, tenant: Tenant, account_id: int, limits: LimitPolicy) -> bool:
+    async def claim(self, counter: Counter, limits: LimitPolicy) -> bool:
         """Take one attempt slot before the password is checked, so that parallel attempts never
-        check more than max_failures passwords. The cache refuses floods cheaply; the row is the
-        authority (and the only counter while the cache is down)."""
+        check more than max_failures passwords. The cache refuses floods cheaply; the database row
+        is the authority (and the only counter while the cache is down)."""
         try:
-            if await self.cache.incr(self._account_key(tenant, account_id), limits.window) > limits.max_failures:
+            if await self.cache.incr(counter.cache_key, limits.window) > limits.max_failures:
                 return False
         except CacheError:
-            log.warning("cache down: login counter of tenant %s falls back to the database", tenant.slug)
-        result = await self.storage.execute(
-            "UPDATE accounts SET failed_count = failed_count + 1, failed_since = COALESCE(failed_since, ?)"
-            " WHERE tenant_id = ? AND id = ? AND failed_count < ? AND locked_until IS NULL",
-            (self.clock.now(), tenant.id, account_id, limits.max_failures))
+            log.warning("cache down: a login counter of tenant %s falls back to the database", counter.tenant_id)
+        now = self.clock.now()
+        take = (f"UPDATE {counter.table} SET failed_count = failed_count + 1,"
+                f" failed_since = COALESCE(failed_since, ?)"
+                f" WHERE {counter.where} AND failed_count < ? AND locked_until IS NULL")
+        result = await self.storage.execute(take, (now, *counter.params, limits.max_failures))
+        if result.rowcount == 1 or not counter.unknown:
+            return result.rowcount == 1
+        inserted = await self.storage.execute(
+            f"{self.storage.insert_ignore} INTO login_failures (tenant_id, login_digest, failed_count, failed_since)"
+            " VALUES (?, ?, 1, ?)", (*counter.params, now))
+        if inserted.rowcount == 1:
+            if random.randrange(PURGE_ODDS) == 0:
+                await self._purge(counter.tenant_id, limits, now)
+            return True
+        # The row exists (full or locked, or a racing attempt created it): one more try decides.
+        result = await self.storage.execute(take, (now, *counter.params, limits.max_failures))
         return result.rowcount == 1
 
-    async def release(self, tenant: Tenant, account_id: int) -> None:
+    async def _purge(self, tenant_id: int, limits: LimitPolicy, now: float) -> None:
+        """Unknown logins get a row each: drop the tenant's rows whose window or lock is over."""
+        await self.storage.execute(
+            "DELETE FROM login_failures WHERE tenant_id = ? AND ((locked_until IS NULL AND"
+            " (failed_since IS NULL OR failed_since <= ?)) OR locked_until <= ?)",
+            (tenant_id, now - limits.window, now))
+
+    async def release(self, counter: Counter) -> None:
         """Give a claimed slot back when the password could not be checked at all. The cache has
         no decrement: dropping its count is safe, since the row still holds the real one."""
         await self.storage.execute(
-            "UPDATE accounts SET failed_count = failed_count - 1 WHERE tenant_id = ? AND id = ? AND failed_count > 0",
-            (tenant.id, account_id))
-        await self._forget(self._account_key(tenant, account_id))
+            f"UPDATE {counter.table} SET failed_count = failed_count - 1 WHERE {counter.where} AND failed_count > 0",
+            counter.params)
+        await self._forget(counter)
 
-    async def failed(self, tenant: Tenant, account_id: int, limits: LimitPolicy) -> tuple[int, float | None, bool]:
+    async def failed(self, counter: Counter, limits: LimitPolicy) -> tuple[int, float | None, bool]:
         """After a wrong password (its slot already counted): (count, locked_until, newly_locked)."""
         row = await self.storage.fetchone(
-            "SELECT failed_count, locked_until FROM accounts WHERE tenant_id = ? AND id = ?", (tenant.id, account_id))
+            f"SELECT failed_count, locked_until FROM {counter.table} WHERE {counter.where}", counter.params)
         if row is None:
             return limits.max_failures, None, False
         count = int(row["failed_count"])
@@ -153,211 +207,31 @@ class LoginLimiter:
             return count, None, False
         until = limits.lock_until(self.clock.now())
         result = await self.storage.execute(
-            "UPDATE accounts SET locked_until = ? WHERE tenant_id = ? AND id = ? AND locked_until IS NULL",
-            (until, tenant.id, account_id))
+            f"UPDATE {counter.table} SET locked_until = ? WHERE {counter.where} AND locked_until IS NULL",
+            (until, *counter.params))
         return count, until, result.rowcount == 1
 
-    async def locked_until(self, tenant: Tenant, account_id: int, limits: LimitPolicy) -> float:
+    async def locked_until(self, counter: Counter, limits: LimitPolicy) -> float:
         """The lock to report to an attempt refused for want of a slot."""
-        value = await self.storage.fetchval(
-            "SELECT locked_until FROM accounts WHERE tenant_id = ? AND id = ?", (tenant.id, account_id))
+        value = await self.storage.fetchval(f"SELECT locked_until FROM {counter.table} WHERE {counter.where}",
+                                            counter.params)
         return float(value) if value is not None else limits.lock_until(self.clock.now())
 
-    async def succeeded(self, tenant: Tenant, account_id: int) -> None:
+    async def succeeded(self, counter: Counter) -> None:
         await self.storage.execute(
-            "UPDATE accounts SET failed_count = 0, failed_since = NULL WHERE tenant_id = ? AND id = ?",
-            (tenant.id, account_id))
-        await self._forget(self._account_key(tenant, account_id))
+            f"UPDATE {counter.table} SET failed_count = 0, failed_since = NULL WHERE {counter.where}", counter.params)
+        await self._forget(counter)
 
     async def unlock(self, tenant: Tenant, account_id: int) -> None:
+        counter = self.account(tenant, account_id)
         await self.storage.execute(
             "UPDATE accounts SET failed_count = 0, failed_since = NULL, locked_until = NULL"
-            " WHERE tenant_id = ? AND id = ?", (tenant.id, account_id))
-        await self._forget(self._account_key(tenant, account_id))
+            f" WHERE {counter.where}", counter.params)
+        await self._forget(counter)
 
-    # ---- unknown logins: counted in the cache only, answered exactly like a real account
-    @staticmethod
-    def _unknown_keys(tenant: Tenant, login_key: str) -> tuple[str, str]:
-        digest = _digest(login_key)
-        return f"login:unk:{tenant.id}:{digest}", f"login:unklock:{tenant.id}:{digest}"
-
-    async def unknown_locked_until(self, tenant: Tenant, login_key: str) -> float | None:
-        count_key, lock_key = self._unknown_keys(tenant, login_key)
-        try:
-            value = await self.cache.get(lock_key)
-            if value is None:
-                return None
-            until = float(value)
-            if until > self.clock.now():
-                return until
-            await self.cache.delete(lock_key)
-            await self.cache.delete(count_key)
-        except CacheError:
-            pass
-        return None
-
-    async def unknown_claim(self, tenant: Tenant, login_key: str, limits: LimitPolicy) -> int | None:
-        """The attempt's number, or None when no slot is left (answered as locked)."""
-        count_key, _ = self._unknown_keys(tenant, login_key)
-        try:
-            count = await self.cache.incr(count_key, limits.window)
-        except CacheError:
-            return 1
-        return None if count > limits.max_failures else count
-
-    async def shadow(self, tenant: Tenant) -> None:
-        """The database work of claim() and failed() on no row, so that an unknown login costs what
-        a wrong password costs and response times do not tell them apart."""
-        await self.storage.execute(
-            "UPDATE accounts SET failed_count = failed_count + 1 WHERE tenant_id = ? AND id = 0", (tenant.id,))
-        await self.storage.fetchone("SELECT failed_count, locked_until FROM accounts WHERE tenant_id = ? AND id = 0",
-                                    (tenant.id,))
-
-    async def unknown_failed(self, tenant: Tenant, login_key: str, count: int, limits: LimitPolicy) -> float | None:
-        if count < limits.max_failures:
-            return None
-        _, lock_key = self._unknown_keys(tenant, login_key)
-        now = self.clock.now()
-        until = limits.lock_until(now)
-        try:
-            await self.cache.set(lock_key, repr(until), limits.lockout_seconds or UNKNOWN_LOCK_TTL)
-        except CacheError:
-            pass
-        return until
-
-
-@dataclass
-class SignedIn:
-    token: str
-    session: Session
-
-    @property
-    def must_change_password(self) -> bool:
-        return self.session.must_change_password
-
-
-_BAD = "the login or password is not right"
-
-
-class SignIn:
-    """Checks a login and password under the limits, then binds the WeChat user and starts a session."""
-
-    def __init__(self, accounts: "AccountService") -> None:
-        self.accounts = accounts
-        self.limiter, self.hasher, self.audit = accounts.limits, accounts.hasher, accounts.audit
-        self.clock = accounts.clock
-
-    async def login(self, tenant: Tenant, login: Any, password: Any, ip: str, openid: str) -> SignedIn:
-        row = await self.check(tenant, login, password, ip)
-        binding_id = await self.accounts.bindings.bind(tenant, row["id"], row["login"], openid, actor=row["login"])
-        return self._start(tenant, row, openid, binding_id)
-
-    async def with_openid(self, tenant: Tenant, openid: str) -> SignedIn | None:
-        """A session for the account this openid is bound to (after the OAuth step), if any."""
-        row = await self.accounts.storage.fetchone(
-            "SELECT a.id, a.login, a.must_change_password, b.id AS binding_id FROM bindings b"
-            " JOIN accounts a ON a.id = b.account_id AND a.tenant_id = b.tenant_id"
-            " WHERE b.tenant_id = ? AND b.active_openid = ? AND a.status = 'active'", (tenant.id, openid))
-        if row is None:
-            return None
-        await self.audit.record(tenant.id, row["login"], "login.ok", row["login"], {"method": "wechat"})
-        return self._start(tenant, row, openid, int(row["binding_id"]))
-
-    def _start(self, tenant: Tenant, row: Row, openid: str, binding_id: int) -> SignedIn:
-        token = self.accounts.sessions.issue(tenant, int(row["id"]), str(row["login"]), openid, binding_id)
-        return SignedIn(token, Session(tenant, int(row["id"]), str(row["login"]), openid, binding_id,
-                                       bool(row["must_change_password"])))
-
-    async def check(self, tenant: Tenant, login: Any, password: Any, ip: str) -> Row:
-        """The account row when the password is right; else the contract's refusal."""
-        if not isinstance(login, str) or not isinstance(password, str):
-            raise Invalid("login and password are required")
-        limits = LimitPolicy.of(tenant)
-        await self.limiter.check_ip(tenant, ip)
-        from gateway.accounts import login_problem, normalise_login
-        subject = login.strip()[:64]
-        row = await self.accounts.row(tenant, login) if login_problem(login) is None else None
-        if row is None:
-            await self._unknown(tenant, normalise_login(login[:256]), subject, password, ip, limits)
-        assert row is not None
-        row = await self.limiter.refresh(tenant, row, limits)
-        if row["locked_until"] is not None:
-            await self._locked(tenant, subject, float(row["locked_until"]), ip)
-        if row["status"] != "active":
-            await self.audit.record(tenant.id, "anonymous", "login.refused", row["login"],
-                                    {"reason": row["status"], "ip": ip})
-            if row["status"] == "pending":
-                raise AccountPending("this account waits for approval")
-            raise AccountDisabled("this account is disabled")
-        if not await self.limiter.claim(tenant, row["id"], limits):
-            await self._locked(tenant, subject, await self.limiter.locked_until(tenant, row["id"], limits), ip)
-        try:
-            if row["password_hash"]:
-                ok = await self.hasher.verify(password, row["password_hash"])
-            else:  # imported without a password: cannot sign in until one is set
-                await self.hasher.verify_dummy(password)
-                ok = False
-        except HasherOverloaded:
-            await self.limiter.release(tenant, row["id"])
-            raise Unavailable("the server is busy; try again in a moment") from None
-        if not ok:
-            count, until, newly = await self.limiter.failed(tenant, row["id"], limits)
-            if newly and until is not None:
-                await self.audit.record(tenant.id, "system", "account.locked", row["login"],
-                                        {"locked_until": iso(until), "failures": count})
-            reason = "wrong_password" if row["password_hash"] else "no_password"
-            await self._failed(tenant, row["login"], reason, limits.remaining(count), until, ip)
-        await self.limiter.succeeded(tenant, row["id"])
-        await self._rehash(tenant, row, password)
-        await self.audit.record(tenant.id, row["login"], "login.ok", row["login"], {"method": "password", "ip": ip})
-        return row
-
-    async def _unknown(self, tenant: Tenant, key: str, subject: str, password: str, ip: str,
-                       limits: LimitPolicy) -> None:
-        until = await self.limiter.unknown_locked_until(tenant, key)
-        if until is not None:
-            await self._locked(tenant, subject, until, ip)
-        count = await self.limiter.unknown_claim(tenant, key, limits)
-        if count is None:
-            await self._locked(tenant, subject, limits.lock_until(self.clock.now()), ip)
-        assert count is not None
-        await self.limiter.shadow(tenant)
-        try:
-            await self.hasher.verify_dummy(password)
-        except HasherOverloaded:
-            raise Unavailable("the server is busy; try again in a moment") from None
-        until = await self.limiter.unknown_failed(tenant, key, count, limits)
-        await self._failed(tenant, subject, "unknown_login", limits.remaining(count), until, ip)
-
-    async def _failed(self, tenant: Tenant, subject: str, reason: str, remaining: int, until: float | None,
-                      ip: str) -> None:
-        await self.limiter.ip_failed(tenant, ip)
-        await self.audit.record(tenant.id, "anonymous", "login.failed", subject,
-                                {"reason": reason, "remaining_attempts": remaining, "ip": ip})
-        details: dict[str, Any] = {"remaining_attempts": remaining}
-        if until is not None:
-            details.update(locked_details(until))
-        raise BadCredentials(_BAD, details)
-
-    async def _locked(self, tenant: Tenant, subject: str, until: float, ip: str) -> None:
-        await self.limiter.ip_failed(tenant, ip)
-        await self.audit.record(tenant.id, "anonymous", "login.locked", subject,
-                                {"locked_until": iso(until), "ip": ip})
-        raise Locked("too many failed sign-ins; this account is locked", locked_details(until))
-
-    async def _rehash(self, tenant: Tenant, row: Row, password: str) -> None:
-        """Upgrade a hash made with older parameters, now that the password is known."""
-        old = row["password_hash"]
-        if not self.hasher.needs_rehash(old):
-            return
-        try:
-            new = await self.hasher.hash(password)
-        except (HasherOverloaded, ValueError):
-            return
-        await self.accounts.storage.execute(
-            "UPDATE accounts SET password_hash = ? WHERE tenant_id = ? AND id = ? AND password_hash = ?",
-            (new, tenant.id, row["id"], old))
-        await self.audit.record(tenant.id, "system", "password.rehashed", row["login"])
+    async def forget(self, tenant: Tenant, account_id: int) -> None:
+        """Drop the cache's count of an account whose row was just reset (an administrator's reset)."""
+        await self._forget(self.account(tenant, account_id))
 
 
 def _ip_in(ip: str, networks: list[str]) -> bool:

@@ -7,6 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any, Iterator
 from urllib.parse import quote
 
+from gateway.documents import DOC_ID_RE
 from gateway.errors import GatewayError, Invalid, NotFound
 from gateway.tokens import unavailable
 from gateway.wechat.api.errors import (BadCredentials, IpNotWhitelisted, QuotaExceeded, Retryable, TokenInvalid,
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
     from gateway.core import Gateway
 
 ENTRY = "entry:"
-# A page under /wx/{slug}/ (inbox, doc/<id>, password), optionally with a query: no scheme, no "..".
-_NEXT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~/-]*(\?[A-Za-z0-9._~=&%-]*)?")
+# Only the gateway's own pages under /wx/{slug}/, and a doc id only as documents accept it.
+_NEXT_RE = re.compile(rf"inbox|password|register|doc/{DOC_ID_RE.pattern.strip('^$')}")
 _PLACEHOLDER = "https://entry.invalid/"
 
 
@@ -48,8 +49,8 @@ class MenuService:
         for path, button in _buttons(menu):
             url = button.get("url")
             if isinstance(url, str) and url.startswith(ENTRY) and not _NEXT_RE.fullmatch(url[len(ENTRY):]):
-                raise MenuInvalid(path, button, "entry: needs a page of the tenant, like entry:inbox or "
-                                                "entry:doc/<doc_id>")
+                raise MenuInvalid(path, button, "entry: needs a page of the tenant: entry:inbox, entry:password, "
+                                                "entry:register or entry:doc/<doc_id>")
         # Checked before expansion (shape and limits), then after it (the entry URL's real length).
         validate_menu(expand_entry_urls(menu, lambda _: _PLACEHOLDER) if isinstance(menu, dict) else menu)
         expanded = expand_entry_urls(menu, lambda next_page: self.entry_url(tenant, next_page))

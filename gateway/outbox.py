@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from itertools import count
-from typing import Any
 
 from gateway.clock import Clock
 from gateway.storage import Executor, Storage
@@ -155,8 +154,3 @@ class Outbox:
         rows = await self.storage.fetchall(
             "SELECT tenant_id, COUNT(*) AS n FROM outbox WHERE state = 'queued' GROUP BY tenant_id")
         return {int(r["tenant_id"]): int(r["n"]) for r in rows}
-
-    async def stats(self, tenant_id: int) -> dict[str, Any]:
-        rows = await self.storage.fetchall(
-            "SELECT state, COUNT(*) AS n FROM outbox WHERE tenant_id = ? GROUP BY state", (tenant_id,))
-        return {r["state"]: int(r["n"]) for r in rows}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from gateway.cache import Cache
+from gateway.cache import Cache, CacheError, Lease
 from gateway.clock import Clock
 from gateway.wechat.api.client import NETWORK_ERRCODE
 from gateway.wechat.api.errors import NetworkError
@@ -21,6 +22,8 @@ POLL_MIN, POLL_MAX = 0.025, 0.05
 # How long a process reuses a record without asking the cache: bursts of callers then cost one
 # cache read, and a token replaced elsewhere is noticed within this time (or at its first 40001).
 LOCAL_SECONDS = 5.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,7 @@ class TokenStore:
                     await self.write(key, record)
                     return record
                 finally:
-                    await lease.release()
+                    await _release(lease)
             await asyncio.sleep(random.uniform(POLL_MIN, POLL_MAX))
             record = await self.read(key)
             if self._fresh(record, failed):
@@ -151,4 +154,12 @@ class TokenStore:
             await self.write(key, await fetch())
             return True
         finally:
-            await lease.release()
+            await _release(lease)
+
+
+async def _release(lease: Lease) -> None:
+    """Free a lease; a cache error here must not hide a token just fetched (the lease expires by itself)."""
+    try:
+        await lease.release()
+    except CacheError:
+        log.warning("token lease not released (cache unavailable); it expires on its own")

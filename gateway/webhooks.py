@@ -137,9 +137,5 @@ class WebhookSender:
             " last_error = ? WHERE event_id = ? AND attempts = ? AND state = 'pending'",
             (state, next_at, error[:500] if error else None, item.event_id, item.attempts))
 
-    async def depth(self) -> int:
-        return int(await self.storage.fetchval(
-            "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE state = 'pending'") or 0)
-
     def close(self) -> None:
         self.http.close()

@@ -2,13 +2,34 @@
 checklist and audit log."""
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from gateway.checklist import build_checklist
 from gateway.pagination import parse_page, page_result
 from gateway.errors import Invalid
+from gateway.storage import StorageError
 from handlers.base import OperatorHandler
 
+log = logging.getLogger(__name__)
 
-class TenantsHandler(OperatorHandler):
+
+class AdminHandler(OperatorHandler):
+    async def audit(self, slug: str, action: str, detail: dict[str, Any] | None = None) -> None:
+        """Record an admin change that has already happened. Best effort: when the audit write fails
+        the answer must still go out, since it may carry a once-only api_key or webhook_secret (a
+        retried create would only get 409) and a 503 would wrongly say the change was not made."""
+        try:
+            if self.gw.registry.get(slug) is None:  # changed here, but not yet loaded by this process
+                await self.gw.registry.reload(slug)
+            tenant = self.gw.registry.get(slug)
+            if tenant is not None:
+                await self.gw.audit.record(tenant.id, "operator", action, slug, detail)
+        except StorageError:
+            log.warning("audit record %s for tenant %s not written: storage failed", action, slug)
+
+
+class TenantsHandler(AdminHandler):
     async def get(self) -> None:
         page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
         tenants = self.gw.registry.all()
@@ -22,12 +43,12 @@ class TenantsHandler(OperatorHandler):
 
     async def post(self) -> None:
         tenant, api_key = await self.gw.registry.create(self.json_body())
-        await self.gw.audit.record(tenant.id, "operator", "tenant.created", tenant.slug)
+        await self.audit(tenant.slug, "tenant.created")
         self.write_json({"tenant": tenant.public_view(self.gw.public_url), "api_key": api_key,
                          "webhook_secret": tenant.secrets.webhook_secret}, status=201)
 
 
-class TenantHandler(OperatorHandler):
+class TenantHandler(AdminHandler):
     async def get(self, slug: str) -> None:
         self.write_json(self.gw.registry.require(slug).public_view(self.gw.public_url))
 
@@ -35,7 +56,7 @@ class TenantHandler(OperatorHandler):
         patch = self.json_body()
         tenant = await self.gw.registry.patch(slug, patch)
         changed = sorted(patch) if isinstance(patch, dict) else []
-        await self.gw.audit.record(tenant.id, "operator", "tenant.changed", slug, {"fields": changed})
+        await self.audit(slug, "tenant.changed", {"fields": changed})
         self.write_json(tenant.public_view(self.gw.public_url))
 
     async def delete(self, slug: str) -> None:
@@ -46,33 +67,31 @@ class TenantHandler(OperatorHandler):
         self.finish()
 
 
-class ApiKeyHandler(OperatorHandler):
+class ApiKeyHandler(AdminHandler):
     async def post(self, slug: str) -> None:
         api_key = await self.gw.registry.rotate_api_key(slug)
-        await self.gw.audit.record(self.gw.registry.require(slug).id, "operator", "tenant.api_key_rotated", slug)
+        await self.audit(slug, "tenant.api_key_rotated")
         self.write_json({"api_key": api_key})
 
 
-class RepliesHandler(OperatorHandler):
+class RepliesHandler(AdminHandler):
     async def get(self, slug: str) -> None:
         self.write_json({"rules": self.gw.registry.require(slug).replies})
 
     async def put(self, slug: str) -> None:
         rules = await self.gw.registry.set_replies(slug, self.json_body())
-        await self.gw.audit.record(self.gw.registry.require(slug).id, "operator", "tenant.replies_changed", slug,
-                                   {"rules": len(rules)})
+        await self.audit(slug, "tenant.replies_changed", {"rules": len(rules)})
         self.write_json({"rules": rules})
 
 
-class VerifyFileHandler(OperatorHandler):
+class VerifyFileHandler(AdminHandler):
     async def put(self, slug: str) -> None:
         result = await self.gw.registry.put_verify_file(slug, self.json_body())
-        await self.gw.audit.record(self.gw.registry.require(slug).id, "operator", "tenant.verify_file", slug,
-                                   {"name": result["name"]})
+        await self.audit(slug, "tenant.verify_file", {"name": result["name"]})
         self.write_json(result)
 
 
-class ChecklistHandler(OperatorHandler):
+class ChecklistHandler(AdminHandler):
     async def get(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
         probe = self.gw.extensions.get("credentials_probe")
@@ -80,7 +99,7 @@ class ChecklistHandler(OperatorHandler):
         self.write_json(await build_checklist(tenant, self.gw.state, self.gw.public_url, files, probe))
 
 
-class AuditHandler(OperatorHandler):
+class AuditHandler(AdminHandler):
     async def get(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
         page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))

@@ -31,15 +31,29 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def prepare(self) -> None:
         self._started = time.perf_counter()
+        self._in_flight = True
+        self.gw.inflight.enter()
 
     def on_finish(self) -> None:
+        self._leave_inflight()
         started = getattr(self, "_started", None)
         if started is not None:
             self.gw.metrics.request_seconds.labels(self.route_name).observe(time.perf_counter() - started)
 
+    def on_connection_close(self) -> None:
+        # A client gone mid-body (streamed callbacks) never reaches on_finish.
+        super().on_connection_close()
+        self._leave_inflight()
+
+    def _leave_inflight(self) -> None:
+        # Only a request that went through prepare() was counted (an XSRF refusal comes before it).
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            self.gw.inflight.leave()
+
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, (GatewayError, tornado.web.HTTPError)):
-            return
+        if isinstance(value, (GatewayError, tornado.web.HTTPError, StorageError, CacheError)):
+            return  # answered in the contract's shape; back-end failures are logged by write_error
         # Only the exception type and the route: messages of driver errors can carry SQL or data.
         log.error("unhandled %s in %s %s", typ.__name__ if typ else "error", self.request.method,
                   self.request.path, exc_info=(typ, value, tb) if self.settings.get("debug") else None)

@@ -136,7 +136,8 @@ class PasswordApiHandler(MobileApiHandler):
         tenant = self.gw.registry.require(slug)
         session = await self.require_session(slug, allow_password_change=True)
         body = self.json_object()
-        await self.gw.accounts.change_password(tenant, session, body.get("old_password"), body.get("new_password"))
+        await self.gw.accounts.change_password(tenant, session, body.get("old_password"), body.get("new_password"),
+                                               self.client_ip())
         self.clear_session_cookie(slug)
         self.write_json({"ok": True})
 

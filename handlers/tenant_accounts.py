@@ -1,5 +1,6 @@
 """Tenant API for accounts: PUT/GET /accounts/{login}, the depart/unlock/unbind/approve actions,
-and POST /accounts/import (.csv or .xlsx, raw or multipart field "file")."""
+and POST /accounts/import (.csv or .xlsx, raw or multipart field "file"); PUT and GET of
+/accounts/import are those of the account whose login is "import"."""
 from __future__ import annotations
 
 from gateway.account_import import file_kind
@@ -28,8 +29,8 @@ class AccountActionHandler(TenantApiHandler):
         self.write_json(await act(self.tenant, login, ACTOR))
 
 
-class ImportHandler(TenantApiHandler):
-    async def post(self, slug: str) -> None:
+class ImportHandler(AccountHandler):
+    async def post(self, slug: str, login: str) -> None:
         ctype = self.request.headers.get("Content-Type", "")
         if ctype.lower().startswith("multipart/form-data"):
             parts = self.request.files.get("file") or []
@@ -48,7 +49,7 @@ class ImportHandler(TenantApiHandler):
 
 BASE = rf"/api/v1/{SLUG}/accounts"
 ROUTES = [
-    (rf"{BASE}/import", ImportHandler),
+    (rf"{BASE}/(?P<login>import)", ImportHandler),
     (rf"{BASE}/{LOGIN}/(?P<action>depart|unlock|unbind|approve)", AccountActionHandler),
     (rf"{BASE}/{LOGIN}", AccountHandler),
 ]

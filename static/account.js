@@ -36,7 +36,14 @@
         busy(form, false);
         if (res.ok) { onDone(); return; }
         if (oldPassword === null && sessionGone(res)) { return; }
-        if (errorOf(res).code === "bad_credentials") { show(msg, "当前密码不正确。"); return; }
+        var err = errorOf(res);
+        // The server answers a wrong current password with 403 forbidden (and the attempts left),
+        // and locks the account like sign-in does (423 locked).
+        if (err.code === "forbidden" || err.code === "bad_credentials") {
+          var left = (err.details || {}).remaining_attempts;
+          show(msg, typeof left === "number" ? "当前密码不正确，还可尝试 " + left + " 次。" : "当前密码不正确。");
+          return;
+        }
         show(msg, errorText(res, "password"));
       });
     });

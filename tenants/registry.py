@@ -15,7 +15,7 @@ from gateway.cache import Cache, CacheError
 from gateway.clock import Clock
 from gateway.errors import Conflict, Invalid, NotFound
 from gateway.secretbox import SecretBox
-from gateway.storage import DuplicateKey, Storage, StorageError
+from gateway.storage import DuplicateKey, Executor, Storage, StorageError
 from tenants.model import SECRET_WECHAT_KEYS, Tenant, TenantSecrets
 from tenants.validation import VERIFY_NAME_RE, mode_problem, replies_problems, tenant_problems
 
@@ -24,7 +24,8 @@ CHANNEL = "gateway:tenants"
 POLL_SECONDS = 2.0
 # Every table holding a tenant's rows (a test checks the schema has no other table with tenant_id).
 TENANT_DATA_TABLES = ("outbox", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
-                      "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files")
+                      "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
+                      "login_failures")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -126,7 +127,9 @@ class TenantRegistry:
                 if await self._current_fingerprint() != self._fingerprint:
                     await self.load_all()
             except StorageError:
-                pass
+                log.warning("tenant poll skipped: storage unavailable")
+            except Exception as exc:  # the poll must outlive any one failure, or copies go stale
+                log.error("tenant poll failed (%s); polling on", type(exc).__name__)
 
     async def _changed(self, slug: str) -> None:
         await self.reload(slug)
@@ -185,42 +188,59 @@ class TenantRegistry:
         body = {"slug": tenant.slug, "name": tenant.name, **copy.deepcopy(tenant.config)}
         return body
 
+    async def _locked(self, tx: Executor, slug: str) -> Tenant:
+        """The tenant as stored now (secrets opened from the row), its row locked until the transaction ends."""
+        row = await tx.fetchone(f"SELECT * FROM tenants WHERE slug = ?{self.storage.for_update}", (slug,))
+        if row is None:
+            raise NotFound("no such tenant", {"slug": slug})
+        return self._row_to_tenant(row)
+
     async def patch(self, slug: str, patch: Any) -> Tenant:
-        tenant = self.require(slug)
         if not isinstance(patch, dict):
             raise Invalid("the body must be a JSON object")
         if "slug" in patch and patch["slug"] != slug:
             raise Invalid("slug cannot be changed", {"problems": ["slug cannot be changed"]})
-        merged = merge_patch(self.editable_body(tenant), patch)
-        problems = tenant_problems(merged, self.allow_private_webhooks, creating=False)
-        if problems:
-            raise Invalid("the change is not valid", {"problems": problems})
-        config, sec = self._split(merged, tenant.secrets)
-        config.pop("slug")
-        name = config.pop("name")
-        config["replies"] = tenant.replies
-        try:
-            result = await self.storage.execute(
-                "UPDATE tenants SET app_id = ?, name = ?, config = ?, secrets = ?, updated_at = ?,"
-                " revision = revision + 1 WHERE id = ?",
-                (config["wechat"]["app_id"], name, json.dumps(config, ensure_ascii=False),
-                 self._seal(slug, sec), self.clock.now(), tenant.id))
-        except DuplicateKey:
-            raise Conflict("another tenant has this app_id") from None
-        if result.rowcount == 0:
-            raise NotFound("no such tenant", {"slug": slug})
+
+        async def work() -> None:
+            # Merged onto the locked row, not this process's copy: a change made a moment ago by
+            # another request or process (a rotated app_secret) must survive this one.
+            async with self.storage.transaction() as tx:
+                tenant = await self._locked(tx, slug)
+                merged = merge_patch(self.editable_body(tenant), patch)
+                problems = tenant_problems(merged, self.allow_private_webhooks, creating=False)
+                if problems:
+                    raise Invalid("the change is not valid", {"problems": problems})
+                config, sec = self._split(merged, tenant.secrets)
+                config.pop("slug")
+                name = config.pop("name")
+                config["replies"] = tenant.replies
+                try:
+                    await tx.execute(
+                        "UPDATE tenants SET app_id = ?, name = ?, config = ?, secrets = ?, updated_at = ?,"
+                        " revision = revision + 1 WHERE id = ?",
+                        (config["wechat"]["app_id"], name, json.dumps(config, ensure_ascii=False),
+                         self._seal(slug, sec), self.clock.now(), tenant.id))
+                except DuplicateKey:
+                    raise Conflict("another tenant has this app_id") from None
+
+        await self.storage.retrying(work)
         await self._changed(slug)
         return self.require(slug)
 
     async def set_replies(self, slug: str, body: Any) -> list[dict[str, str]]:
-        tenant = self.require(slug)
         problems = replies_problems(body)
         if problems:
             raise Invalid("the replies are not valid", {"problems": problems})
-        config = {**copy.deepcopy(tenant.config), "replies": body["rules"]}
-        await self.storage.execute(
-            "UPDATE tenants SET config = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
-            (json.dumps(config, ensure_ascii=False), self.clock.now(), tenant.id))
+
+        async def work() -> None:
+            async with self.storage.transaction() as tx:
+                tenant = await self._locked(tx, slug)
+                config = {**copy.deepcopy(tenant.config), "replies": body["rules"]}
+                await tx.execute(
+                    "UPDATE tenants SET config = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
+                    (json.dumps(config, ensure_ascii=False), self.clock.now(), tenant.id))
+
+        await self.storage.retrying(work)
         await self._changed(slug)
         return list(body["rules"])
 
@@ -234,10 +254,12 @@ class TenantRegistry:
         await self._changed(slug)
 
     async def rotate_api_key(self, slug: str) -> str:
-        tenant = self.require(slug)
+        """A new API key; the row's other columns are left alone, so no concurrent change is lost."""
         api_key = new_api_key()
-        await self.storage.execute("UPDATE tenants SET api_key_hash = ? WHERE id = ?",
-                                   (self.box.lookup_hash(api_key), tenant.id))
+        result = await self.storage.execute("UPDATE tenants SET api_key_hash = ? WHERE slug = ?",
+                                            (self.box.lookup_hash(api_key), slug))
+        if result.rowcount == 0:
+            raise NotFound("no such tenant", {"slug": slug})
         return api_key
 
     async def tenant_for_api_key(self, api_key: str) -> Tenant | None:

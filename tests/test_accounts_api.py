@@ -159,3 +159,32 @@ async def test_unknown_tenant_and_methods(env):
         assert r.status == 405
         r = await wx.tenant_api("POST", f"/accounts/{quote('x')}/explode")
         assert r.status in (404, 405)
+
+
+async def test_parallel_first_puts_create_once_and_update_the_rest(env):
+    import asyncio
+    async with wechat_env(env) as wx:
+        for round_ in range(3):
+            login = f"race{round_}"
+            results = await asyncio.gather(*(
+                wx.tenant_api("PUT", f"/accounts/{login}", {"name": f"R{i}", "kind": "employee"}) for i in range(8)))
+            statuses = sorted(r.status for r in results)
+            assert statuses == [200] * 7 + [201], [r.text for r in results if r.status not in (200, 201)]
+            assert all(r.json["login"] == login for r in results)
+        count = await wx.g.gw.storage.fetchval("SELECT COUNT(*) FROM accounts WHERE login LIKE 'race%'")
+        assert count == 3
+
+
+async def test_an_account_named_import(env):
+    async with wechat_env(env) as wx:
+        r = await wx.tenant_api("PUT", "/accounts/import", {"name": "导入", "kind": "employee", "password": PW})
+        assert r.status == 201 and r.json["login"] == "import"
+        r = await wx.tenant_api("GET", "/accounts/import")
+        assert r.status == 200 and r.json["name"] == "导入"
+        r = await wx.tenant_api("PUT", "/accounts/import", {"name": "导入二"})
+        assert r.status == 200 and r.json["name"] == "导入二"
+        r = await wx.tenant_api("POST", "/accounts/import/depart")
+        assert r.status == 200 and r.json["status"] == "departed"
+        r = await wx.tenant_api("POST", "/accounts/import", raw="工号,姓名\r\nE1,张三".encode(),
+                                headers={"Content-Type": "text/csv"})
+        assert r.status == 200 and r.json == {"created": 1, "updated": 0}

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from gateway.storage import StorageError
 from harness import tenant_body
 
 
@@ -136,8 +138,25 @@ async def test_list_pages_by_slug_in_creation_order(env):
         assert r.json["next_after"] is None
         r = await g.admin("GET", "/admin/api/tenants?limit=abc")
         assert r.status == 400
-        r = await g.admin("GET", "/admin/api/tenants?limit=5000")
+        r = await g.admin("GET", "/admin/api/tenants?limit=5000")  # capped, not refused
         assert r.status == 200
+        assert [t["slug"] for t in r.json["items"]] == ["zeta", "alpha", "mid"] and r.json["next_after"] is None
+        seen, after = [], ""
+        for _ in range(4):
+            r = await g.admin("GET", f"/admin/api/tenants?limit=1{after}")
+            assert r.status == 200 and len(r.json["items"]) == 1
+            seen.append(r.json["items"][0]["slug"])
+            if r.json["next_after"] is None:
+                break
+            assert r.json["next_after"] == seen[-1]
+            after = f"&after={r.json['next_after']}"
+        assert seen == ["zeta", "alpha", "mid"]
+        r = await g.admin("GET", "/admin/api/tenants?limit=2&after=mid")
+        assert r.json == {"items": [], "next_after": None}
+        for bad in ("limit=0", "limit=-1", "limit=1.5", "limit=1e3", "after=nobody"):
+            r = await g.admin("GET", f"/admin/api/tenants?{bad}")
+            assert r.status == 400 and r.json["error"]["code"] == "invalid", bad
+            assert r.json["error"]["details"]["field"] == bad.split("=")[0], bad
 
 
 async def test_delete_and_rotate_api_key(env):
@@ -213,3 +232,38 @@ async def test_tenant_change_reaches_another_process(env):
                     break
                 await asyncio.sleep(0.1)
             assert g2.gw.registry.get("acme").name == "changed"
+
+
+async def test_keys_are_answered_when_the_audit_write_fails(env, caplog):
+    async with env.gateway() as g:
+        storage = g.gw.storage
+        real_execute = storage.execute
+
+        async def execute(sql, params=()):
+            if sql.lstrip().upper().startswith("INSERT INTO AUDIT"):
+                raise StorageError("database error")
+            return await real_execute(sql, params)
+
+        storage.execute = execute
+        with caplog.at_level(logging.WARNING):
+            r = await g.admin("POST", "/admin/api/tenants", tenant_body("acme"))
+            assert r.status == 201, r.text
+            created = r.json
+            assert created["webhook_secret"].startswith("whsec_")
+            assert (await g.gw.registry.tenant_for_api_key(created["api_key"])).slug == "acme"
+            r = await g.admin("POST", "/admin/api/tenants/acme/api-key")
+            assert r.status == 200, r.text
+            rotated = r.json["api_key"]
+            assert (await g.gw.registry.tenant_for_api_key(rotated)).slug == "acme"
+            assert await g.gw.registry.tenant_for_api_key(created["api_key"]) is None
+            r = await g.admin("PATCH", "/admin/api/tenants/acme", {"wechat": {"app_secret": "NewSecret123"}})
+            assert r.status == 200 and g.gw.registry.require("acme").secrets.app_secret == "NewSecret123"
+            assert (await g.admin("PUT", "/admin/api/tenants/acme/replies", {"rules": []})).status == 200
+        warnings = [rec.getMessage() for rec in caplog.records if rec.name == "handlers.admin"]
+        assert len(warnings) == 4 and all("not written" in w for w in warnings)
+        logged = " ".join(rec.getMessage() for rec in caplog.records)
+        for secret in (created["api_key"], created["webhook_secret"], rotated, "NewSecret123"):
+            assert secret not in logged
+        storage.execute = real_execute
+        r = await g.admin("GET", "/admin/api/tenants/acme/audit")
+        assert r.json["items"] == []

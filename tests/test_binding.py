@@ -173,3 +173,56 @@ async def test_lookups_for_other_parts(env):
         assert await accounts.account_for_openid(tenant, "o_nobody") is None
         many = await accounts.recipients(tenant, [f"user{i}" for i in range(1200)] + ["li"])
         assert many["li"].status == "active" and many["user5"].status is None
+
+
+def between_check_and_bind(wx: WeChatEnv, action) -> None:  # type: ignore[no-untyped-def]
+    """Run `action` after sign-in has checked the password and before it binds."""
+    sign_in = wx.g.gw.accounts.sign_in
+    real_check = sign_in.check
+
+    async def check_then_act(*args, **kwargs):
+        row = await real_check(*args, **kwargs)
+        await action()
+        return row
+
+    sign_in.check = check_then_act  # type: ignore[method-assign]
+
+
+async def test_a_depart_between_check_and_bind_leaves_no_binding(env):
+    async with wechat_env(env) as wx:
+        await wx.put_account("zhang", PW)
+        phone = await login_page(wx, "o_zhang")
+        between_check_and_bind(wx, lambda: wx.tenant_api("POST", "/accounts/zhang/depart"))
+        r = await phone.api("login", {"login": "zhang", "password": PW})
+        assert r.status == 403 and r.json["error"]["code"] == "account_disabled"
+        assert "gw_session" not in phone.cookies
+        assert active(await wx.db_bindings()) == []
+        view = (await wx.tenant_api("GET", "/accounts/zhang")).json
+        assert view["status"] == "departed" and view["bound"] is False
+        assert [e["type"] for e in await wx.events()] == []
+        refused = [e for e in await wx.audit() if e["action"] == "login.refused"]
+        assert refused and refused[-1]["detail"]["reason"] == "departed"
+
+
+async def test_a_reset_between_check_and_bind_leaves_no_binding(env):
+    async with wechat_env(env) as wx:
+        await wx.put_account("zhang", PW)
+        phone = await login_page(wx, "o_zhang")
+        between_check_and_bind(wx, lambda: wx.put_account("zhang", "An0ther-Passw0rd!"))
+        r = await phone.api("login", {"login": "zhang", "password": PW})
+        assert r.status == 401 and r.json["error"]["code"] == "bad_credentials"
+        assert active(await wx.db_bindings()) == []
+        assert (await wx.tenant_api("GET", "/accounts/zhang")).json["bound"] is False
+
+
+async def test_account_for_openid_ignores_accounts_no_longer_active(env):
+    async with wechat_env(env) as wx:
+        await wx.put_account("zhang", PW)
+        phone = await login_page(wx, "o_zhang")
+        assert (await phone.api("login", {"login": "zhang", "password": PW})).status == 200
+        tenant = wx.g.gw.registry.require("acme")
+        accounts = wx.g.gw.accounts
+        assert (await accounts.account_for_openid(tenant, "o_zhang")) is not None
+        # A binding left over on an account that is not active (as a racing sign-in could leave).
+        await wx.g.gw.storage.execute("UPDATE accounts SET status = 'departed' WHERE tenant_id = ?", (tenant.id,))
+        assert await accounts.account_for_openid(tenant, "o_zhang") is None

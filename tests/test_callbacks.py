@@ -15,7 +15,7 @@ from gateway.checklist import build_checklist
 from gateway.clock import Clock
 from gateway.wechat.crypto import CryptoError, sha1_signature
 from gateway.wechat.xmlmsg import build_message, parse_xml
-from harness import metric
+from harness import metric, wait_for
 from wechat_push import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat
 
 PUBLIC = "http://127.0.0.1:8080"
@@ -40,8 +40,11 @@ async def test_get_verify_with_official_vector_v1b(env):
         r = await g.request("GET", f"{wx.path}?{urlencode(query)}")
         assert r.status == 200 and r.body == b"hello 123"
         assert r.headers["Content-Type"].startswith("text/plain")
-        steps = (await build_checklist(tenant, g.gw.state, PUBLIC, []))["steps"]
-        assert next(s for s in steps if s["id"] == "callback")["ok"] is True
+
+        async def callback_step_ok() -> bool:
+            steps = (await build_checklist(tenant, g.gw.state, PUBLIC, []))["steps"]
+            return next(s for s in steps if s["id"] == "callback")["ok"] is True
+        await wait_for(callback_step_ok, timeout=5)  # recorded after the answer
         bad = dict(query, signature="899cf89e464efb63f54ddac96b0a0a235f53aa79")
         r = await g.request("GET", f"{wx.path}?{urlencode(bad)}")
         assert r.status == 403 and b"hello" not in r.body
@@ -61,7 +64,8 @@ async def test_get_verify_missing_wrong_and_unknown(env):
             assert r.status == 403, drop
         r = await g.request("GET", "/wx/nosuch/callback?signature=a&timestamp=1&nonce=1&echostr=x")
         assert r.status == 404
-        assert await g.gw.state.get(g.gw.registry.require("acme").id, "callback_seen") is True
+        tenant_id = g.gw.registry.require("acme").id
+        await wait_for(lambda: g.gw.state.get(tenant_id, "callback_seen"), timeout=5)
 
 
 async def test_first_signed_post_marks_callback_seen(env):
@@ -69,9 +73,13 @@ async def test_first_signed_post_marks_callback_seen(env):
         wx = await WeChat.create(g)
         tenant_id = g.gw.registry.require("acme").id
         await wx.post(wx.text("hi"), token="forged")
+        # Signed but stale: a replay, not a sign that WeChat reaches the gateway.
+        stale = str(int(g.gw.clock.now()) - 3600)
+        assert (await wx.post(wx.text("hi"), ts=stale)).status == 403
+        await g.gw.callbacks.drain()
         assert await g.gw.state.get(tenant_id, "callback_seen") is None
         assert (await wx.post(wx.text("hi"))).text == "success"
-        assert await g.gw.state.get(tenant_id, "callback_seen") is True
+        await wait_for(lambda: g.gw.state.get(tenant_id, "callback_seen"), timeout=5)  # recorded after the answer
 
 
 # ---- the three modes -------------------------------------------------------------------------

@@ -149,6 +149,33 @@ async def test_template_send_job_finish_tracks_delivery(env):
             assert await wait_for(deliveries) == ["delivered", "failed:system failed", "failed:user block"]
 
 
+async def test_a_failed_send_is_not_repeated_by_the_same_put(env):
+    """A failure after a send reached WeChat (47003 here; a timeout WeChat accepted, failed:gave_up)
+    is final: repeating the PUT must not send again, long after WeChat's client_msg_id window."""
+    import asyncio
+    send = "cgi-bin/message/template/send"
+    async with Simulator() as sim:
+        async with env.gateway(wechat=sim.wechat()) as g:
+            key, app_id = await _setup(env, g, sim)
+            await sign_in(g, sim.client, app_id, "acme", key, "alice")
+            await sim.client.inject_fault(send, 47003, count=1, app_id=app_id)
+            body = document(["alice"], [])
+            r = await g.request("PUT", "/api/v1/acme/documents/PO-1", body, token=key)
+            assert r.json["notifications"] == [{"login": "alice", "role": "approver", "status": "queued"}]
+            doc = await _settled(g, key)
+            assert [x["delivery"] for x in doc["recipients"]] == ["failed:invalid_data"]
+            assert await sim.client.call_count(send, app_id) == 1
+            again = await g.request("PUT", "/api/v1/acme/documents/PO-1", body, token=key)
+            assert again.status == 200
+            assert again.json["notifications"] == [{"login": "alice", "role": "approver", "status": "already_notified"}]
+            queued = await g.gw.storage.fetchval("SELECT COUNT(*) FROM outbox WHERE state = 'queued'")
+            assert queued == 0
+            await asyncio.sleep(0.5)
+            assert await sim.client.call_count(send, app_id) == 1
+            doc = (await g.request("GET", "/api/v1/acme/documents/PO-1", token=key)).json
+            assert [x["delivery"] for x in doc["recipients"]] == ["failed:invalid_data"]
+
+
 async def test_concurrent_puts_of_new_documents_all_succeed(env):
     """New documents PUT at the same time insert neighbouring rows; none may fail on a lock conflict
     (on MariaDB this once deadlocked on the index gap under REPEATABLE READ)."""

@@ -165,3 +165,95 @@ async def test_ten_thousand_rows_in_seconds(env):
         r = await post_file(wx, csv_bytes(bad), "text/csv")
         assert r.status == 422 and r.json["error"]["details"]["rows"] == [
             {"row": 10_002, "problems": ["login E00005 repeats row 7"]}]
+
+
+def _with_sheet_xml(data: bytes, edit) -> bytes:  # type: ignore[no-untyped-def]
+    """The workbook with its first sheet's XML passed through `edit`."""
+    import zipfile
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            part = source.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                part = edit(part.decode()).encode()
+            target.writestr(info.filename, part)
+    return out.getvalue()
+
+
+def _crafted_dimension(rows: int) -> bytes:
+    import re
+    data = xlsx_bytes([["工号", "姓名"]] + [[f"D{i:05d}", f"员工{i}"] for i in range(rows)])
+    return _with_sheet_xml(data, lambda xml: re.sub(r'<dimension ref="[^"]*"\s*/>',
+                                                    f'<dimension ref="A1:XFD{rows + 1}"/>', xml))
+
+
+def _counting_parsed_cells(monkeypatch) -> list[int]:  # type: ignore[no-untyped-def]
+    from openpyxl.worksheet._reader import WorkSheetParser
+    parsed = [0]
+    real = WorkSheetParser.parse_cell
+
+    def counting(self, element):  # type: ignore[no-untyped-def]
+        parsed[0] += 1
+        return real(self, element)
+
+    monkeypatch.setattr(WorkSheetParser, "parse_cell", counting)
+    return parsed
+
+
+def test_a_lying_dimension_does_not_widen_the_rows():
+    from gateway.account_import import read_table
+    data = _crafted_dimension(2000)
+    import zipfile
+    assert b'<dimension ref="A1:XFD2001"/>' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    table = read_table(data, "xlsx")
+    assert len(table) == 2001
+    assert {len(row) for row in table} == {2}  # not 16,384 cells per row
+    assert table[1] == ["D00000", "员工0"]
+
+
+def test_a_row_of_a_million_empty_cells_is_refused_unparsed(monkeypatch):
+    import pytest
+
+    from gateway.account_import import read_table
+    from gateway.errors import TooLarge
+    head = '<c t="inlineStr"><is><t>工号</t></is></c><c t="inlineStr"><is><t>姓名</t></is></c>'
+    data = _with_sheet_xml(xlsx_bytes([["x"]]), lambda xml: xml[:xml.index("<sheetData")]
+                           + f'<sheetData><row r="1">{head}{"<c/>" * 1_000_000}</row></sheetData></worksheet>')
+    assert len(data) < 50_000  # a few KB compressed
+    parsed = _counting_parsed_cells(monkeypatch)
+    with pytest.raises(TooLarge):
+        read_table(data, "xlsx")
+    assert parsed[0] == 0  # refused by the streaming count before openpyxl built any cell
+
+
+def test_too_many_cells_are_refused(monkeypatch):
+    import pytest
+
+    import gateway.account_import as account_import
+    from gateway.errors import TooLarge
+    monkeypatch.setattr(account_import, "MAX_CELLS", 300)
+    rows = [["工号", "姓名", "职位"]] + [[f"E{i}", f"n{i}", "x"] for i in range(150)]
+    with pytest.raises(TooLarge):
+        account_import.read_table(xlsx_bytes(rows), "xlsx")
+    with pytest.raises(TooLarge):
+        account_import.read_table(csv_bytes(rows), "csv")
+
+
+async def test_crafted_dimension_imports_off_the_event_loop(env, monkeypatch):
+    import threading
+
+    import gateway.account_import as account_import
+    threads: list[int] = []
+    real_check = account_import.check_table
+
+    def spying_check(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threads.append(threading.get_ident())
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(account_import, "check_table", spying_check)
+    async with wechat_env(env) as wx:
+        r = await post_file(wx, _crafted_dimension(2000), XLSX_TYPE)
+        assert r.status == 200, r.text
+        assert r.json == {"created": 2000, "updated": 0}
+        assert threads and threading.get_ident() not in threads  # read and checked on the import thread

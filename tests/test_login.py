@@ -335,9 +335,11 @@ async def test_audit_never_holds_a_password_or_token(env):
         phone = await ready_phone(wx)
         await login(phone, "zhang", "Secret-Wrong-1")
         await login(phone, "zhang", PW)
+        token = phone.cookies["gw_session"]  # the change below clears the cookie
         await phone.api("password", {"old_password": PW, "new_password": "N3w-Passw0rd-!"})
+        assert "gw_session" not in phone.cookies or phone.cookies["gw_session"] != token
         text = str(await wx.audit())
-        for secret in (PW, "Secret-Wrong-1", "N3w-Passw0rd-!", phone.cookies.get("gw_session") or "zz-none"):
+        for secret in (PW, "Secret-Wrong-1", "N3w-Passw0rd-!", token):
             assert secret not in text
         actions = [e["action"] for e in await wx.audit()]
         assert "password.changed" in actions and "login.ok" in actions and "login.failed" in actions
@@ -357,3 +359,97 @@ async def test_hasher_overload_answers_503(env, n):
             hasher._pending = 0
         for _ in range(n):  # the refused attempts did not use up failure slots
             assert (await login(phone, "zhang", PW))[0] == 200
+
+
+def cache_down(wx: WeChatEnv) -> dict:
+    """Make every cache call fail; returns the real methods for restore_cache()."""
+    cache = wx.g.gw.cache
+
+    async def down(*args, **kwargs):
+        raise CacheError("cache unavailable")
+
+    saved = {name: getattr(cache, name) for name in ("get", "set", "incr", "delete", "set_if_absent")}
+    for name in saved:
+        setattr(cache, name, down)
+    return saved
+
+
+def restore_cache(wx: WeChatEnv, saved: dict) -> None:
+    for name, method in saved.items():
+        setattr(wx.g.gw.cache, name, method)
+
+
+async def test_unknown_login_counts_like_an_account_while_the_cache_is_down(env):
+    async with wechat_env(env, policy={"max_login_failures": 3}) as wx:
+        await wx.put_account("zhang", PW)
+        phone = await ready_phone(wx)
+        saved = cache_down(wx)
+        try:
+            for _ in range(4):
+                wrong = await phone.api("login", {"login": "zhang", "password": "bad-password-x"})
+                unknown = await phone.api("login", {"login": "nobody", "password": "bad-password-x"})
+                assert (wrong.status, wrong.json) == (unknown.status, unknown.json)
+            assert wrong.status == 423 and "locked_until" in wrong.json["error"]["details"]
+        finally:
+            restore_cache(wx, saved)
+        # The lock of the unknown login is in the database: it holds with the cache back, and
+        # with the cache flushed.
+        unknown = await phone.api("login", {"login": "nobody", "password": "bad-password-x"})
+        assert unknown.status == 423
+        tenant = wx.g.gw.registry.require("acme")
+        rows = await wx.g.gw.storage.fetchall("SELECT * FROM login_failures WHERE tenant_id = ?", (tenant.id,))
+        assert len(rows) == 1 and rows[0]["locked_until"] is not None and "nobody" not in str(rows)
+
+
+async def test_unknown_login_counter_survives_a_cache_flush(env):
+    async with wechat_env(env, policy={"max_login_failures": 3}) as wx:
+        phone = await ready_phone(wx)
+        for remaining in (2, 1):
+            status, body = await login(phone, "nobody", "bad-password-x")
+            assert body["error"]["details"]["remaining_attempts"] == remaining
+        saved = cache_down(wx)  # counted in the database alone from here
+        try:
+            status, body = await login(phone, "NOBODY", "bad-password-x")
+            assert status == 401 and body["error"]["details"]["remaining_attempts"] == 0
+        finally:
+            restore_cache(wx, saved)
+        assert (await login(phone, "nobody", "bad-password-x"))[0] == 423
+
+
+async def test_audit_names_an_unknown_login_by_digest_only(env):
+    async with wechat_env(env, policy={"max_login_failures": 2}) as wx:
+        await wx.put_account("zhang", PW)
+        phone = await ready_phone(wx)
+        typed = "Correct-Horse-Staple-9"  # a password typed into the login field
+        for _ in range(3):
+            await login(phone, typed, "anything-at-all")
+        await login(phone, "ZHANG", "bad-password-x")
+        entries = await wx.audit()
+        text = str(entries)
+        assert typed not in text and typed.casefold() not in text
+        unknown = [e for e in entries if e["action"] in ("login.failed", "login.locked")
+                   and e["subject"] == "(unknown)"]
+        assert len(unknown) == 3
+        digests = {e["detail"]["login_digest"] for e in unknown}
+        assert len(digests) == 1 and len(next(iter(digests))) == 12
+        known = [e for e in entries if e["action"] == "login.failed" and e["subject"] != "(unknown)"]
+        assert [e["subject"] for e in known] == ["zhang"]  # the account's own spelling
+
+
+async def test_an_administrators_reset_unlocks(env):
+    async with wechat_env(env, policy={"max_login_failures": 2, "lockout_minutes": 0}) as wx:
+        await wx.put_account("zhang", PW)
+        phone = await ready_phone(wx)
+        for _ in range(2):
+            await login(phone, "zhang", "bad-password-x")
+        assert (await login(phone, "zhang", PW))[0] == 423
+        r = await wx.put_account("zhang", "An0ther-Passw0rd!")
+        assert r.status == 200 and r.json["locked_until"] is None
+        status, body = await login(phone, "zhang", "An0ther-Passw0rd!")
+        assert status == 200, body
+        reset = [e for e in await wx.audit() if e["action"] == "password.reset"]
+        assert reset[-1]["detail"]["unlocked"] is True
+        await phone.api("logout")
+        phone = await ready_phone(wx)
+        status, body = await login(phone, "zhang", "bad-password-x")  # the count starts over
+        assert body["error"]["details"]["remaining_attempts"] == 1

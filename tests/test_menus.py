@@ -59,10 +59,10 @@ async def test_invalid_menus_name_the_button_and_push_nothing(env):
         bad_type = {"button": [{"type": "click", "name": "ok", "key": "K"},
                                {"name": "更多", "sub_button": [{"type": "teleport", "name": "x", "key": "K"}]}]}
         foreign_entry = {"button": [{"type": "view", "name": "x", "url": "entry:https://evil.example/"}]}
-        long_after_expansion = {"button": [{"type": "view", "name": "x", "url": "entry:doc/" + "9" * 1000}]}
+        long_url = {"button": [{"type": "view", "name": "x", "url": "https://e.example/" + "9" * 1010}]}
         cases = [(too_long, "button[0]", "name"), (four, "button", "1 to 3"),
                  (six_subs, "button[0]", "1 to 5"), (bad_type, "button[1].sub_button[0]", "teleport"),
-                 (foreign_entry, "button[0]", "entry:"), (long_after_expansion, "button[0]", "1024"),
+                 (foreign_entry, "button[0]", "entry:"), (long_url, "button[0]", "1024"),
                  ({"buttons": []}, "menu", "button"), ([1, 2], "menu", "button")]
         for menu, path, reason in cases:
             r = await w.g.admin("PUT", "/admin/api/tenants/acme/menu", menu)
@@ -77,6 +77,32 @@ async def test_invalid_menus_name_the_button_and_push_nothing(env):
         assert await w.sim.menu(w.app_id) is None
         assert w.count("cgi-bin/menu/create") == 0 and w.count("cgi-bin/token") == 0
         assert (await w.g.admin("GET", "/admin/api/tenants/acme/menu")).status == 404
+
+
+async def test_entry_takes_only_the_gateway_pages(env):
+    async with wechat_env(env) as w:
+        for page in ("foo", "inbox/../../admin", "doc/../../admin", "doc/", "doc/a/b", "doc/.hidden",
+                     "doc/" + "9" * 65, "login", "inbox?tab=cc", "//evil.example/", "https://evil.example/",
+                     "", "Inbox", "doc/单据"):
+            menu = {"button": [{"type": "click", "name": "ok", "key": "K"},
+                               {"name": "更多", "sub_button": [{"type": "view", "name": "x", "url": "entry:" + page}]}]}
+            r = await w.g.admin("PUT", "/admin/api/tenants/acme/menu", menu)
+            assert r.status == 400, (page, r.text)
+            details = r.json["error"]["details"]
+            assert details["path"] == "button[1].sub_button[0]", page
+            assert details["button"] == {"type": "view", "name": "x", "url": "entry:" + page}
+            assert "entry:inbox" in details["reason"] and "entry:doc/<doc_id>" in details["reason"]
+        assert await w.sim.menu(w.app_id) is None and w.count("cgi-bin/menu/create") == 0
+
+        doc_id = "PO-2024_01.x" + "9" * 52  # 64 characters
+        pages = {"button": [{"type": "view", "name": "注册", "url": "entry:register"},
+                            {"type": "view", "name": "密码", "url": "entry:password"},
+                            {"name": "单据", "sub_button": [{"type": "view", "name": "d", "url": f"entry:doc/{doc_id}"},
+                                                          {"type": "view", "name": "i", "url": "entry:inbox"}]}]}
+        r = await w.g.admin("PUT", "/admin/api/tenants/acme/menu", pages)
+        assert r.status == 200, r.text
+        assert [b.get("url") for b in r.json["button"][:2]] == [entry("register"), entry("password")]
+        assert r.json["button"][2]["sub_button"][0]["url"] == entry(f"doc%2F{doc_id}")
 
 
 async def test_default_menu_with_one_call(env):

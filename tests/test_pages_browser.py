@@ -238,6 +238,8 @@ async def test_password_page_changes_password_and_ends_binding(env):
         await page.fill("#password-form input[name=confirm_password]", "Other#2026pass")
         await page.click("#password-form button[type=submit]")
         await page.wait_for_selector("#password-msg:not([hidden])")
+        # The server's 403 forbidden for a wrong current password, in words, with the attempts left.
+        assert re.fullmatch(r"当前密码不正确，还可尝试 \d+ 次。", await page.inner_text("#password-msg"))
         await page.fill("#password-form input[name=old_password]", PASSWORD)
         await page.click("#password-form button[type=submit]")
         await page.wait_for_selector("#done-card:not([hidden])")

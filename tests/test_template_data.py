@@ -82,3 +82,44 @@ def test_format_wechat_time() -> None:
     assert format_wechat_time("2024-03-09T08:00:00") == "2024年3月9日 08:00"
     with pytest.raises(ValueError):
         format_wechat_time("not a time")
+
+
+@pytest.mark.parametrize(
+    "value, fitted",
+    [("¥12,000.50", "¥12000.50"), ("¥ 1,234,567,890", "¥1234567890"), ("$99", "$99"), ("12,000 元", "12000元"),
+     ("￥100元", "￥100元"), ("€3.5", "€3.5"), ("1,000", "1000"), ("12，000", "12000"),
+     # not expressible as a valid amount: sent that way (WeChat may refuse), never as another amount
+     ("¥12,000,000,000.50", "¥12000000000.50"), ("-¥5.00", "-¥5.00"), ("USD 12", "USD 12"), ("面议", "面议"),
+     ("¥1-2万", "¥1-2万"), ("", "-"), ("  ", "-")],
+)
+def test_amount_keeps_the_amount(value: str, fitted: str) -> None:
+    assert fit_value("amount1", value) == fitted
+
+
+def test_reviewer_amount_loses_its_separators() -> None:
+    fitted = fit_value("amount3", "¥12,000,000,000.50")
+    assert "," not in fitted and fitted.startswith("¥") and fitted.endswith(".50")
+
+
+@pytest.mark.parametrize(
+    "key, value, fitted",
+    [("number1", "N/A", "0"), ("number1", "", "0"), ("number1", "1,234.5 台", "1234.5"), ("number1", ".5", "0.5"),
+     ("number1", "-5", "-5"), ("number1", "9" * 40, "9" * 32),
+     ("letter1", "张三", "NA"), ("letter1", "", "NA"), ("letter1", "x" * 40, "x" * 32),
+     ("phrase1", "ABC", "未知"), ("phrase1", "", "未知"),
+     ("symbol1", "abc", "-"), ("symbol1", "!?#%&*", "!?#%&"),
+     ("car_number1", "粤A·12345", "粤A12345"), ("car_number1", "--", "无"),
+     ("phone_number1", "n/a", "-"), ("character_string1", "", "-"), ("name1", "  ", "-"),
+     ("thing1", "", "-"), ("keyword1", "", "-"), ("first", " ", "-"),
+     ("time1", "", "-"), ("date1", "", "-"),
+     ("const1", "", ""), ("enum1", "已完成", "已完成")],
+)
+def test_no_type_gets_an_empty_value(key: str, value: str, fitted: str) -> None:
+    assert fit_value(key, value) == fitted
+
+
+def test_non_iso_times_pass_unchanged() -> None:
+    assert fit_value("time1", "明天下午") == "明天下午"
+    assert fit_value("date1", "2019年10月1日 ~ 2019年10月2日") == "2019年10月1日 ~ 2019年10月2日"
+    got = render_template_data({"time1": "{t}", "amount2": "{a}", "number3": "{n}"}, {"t": "明天下午", "a": "¥1,200"})
+    assert got == {"time1": {"value": "明天下午"}, "amount2": {"value": "¥1200"}, "number3": {"value": "0"}}

@@ -1,10 +1,10 @@
 """Opens the storage named by `[storage] url`: sqlite:///relative.db, sqlite:////abs.db or mysql://…"""
 from __future__ import annotations
 
-from gateway.storage.base import DuplicateKey, Executor, ExecResult, Row, Storage, StorageError, TransientConflict
+from gateway.storage.base import DuplicateKey, Executor, ExecResult, Row, Storage, StorageError, TransientConflict, Unreachable
 
 __all__ = ["DuplicateKey", "Executor", "ExecResult", "Row", "Storage", "StorageError", "TransientConflict",
-           "open_storage"]
+           "Unreachable", "open_storage"]
 
 
 def open_storage(url: str) -> Storage:

@@ -18,6 +18,10 @@ class StorageError(Exception):
     """The database failed or could not be reached."""
 
 
+class Unreachable(StorageError):
+    """No connection to the database could be had, so nothing was sent."""
+
+
 class DuplicateKey(StorageError):
     """An insert or update hit a unique key."""
 
@@ -77,7 +81,8 @@ class Storage(Executor):
         raise AssertionError("unreachable")
 
     @abstractmethod
-    async def migration_lock(self) -> AbstractAsyncContextManager[Executor]: ...
+    def migration_lock(self) -> AbstractAsyncContextManager[Executor]:
+        """Held while migrating, so two processes starting at once migrate one after the other."""
 
     # Dialect helpers, so stores can write one statement for both back ends.
     @property

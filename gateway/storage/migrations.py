@@ -1,11 +1,15 @@
 """Versioned schema migrations, written once for both dialects with type tokens,
-applied at start under a lock: idempotent, and safe when two processes start at once."""
+applied at start under a lock: idempotent, and safe when two processes start at once. Each
+statement is idempotent too, because MySQL commits every DDL statement by itself: a migration
+cut short leaves some tables behind without its schema_migrations row, and the next start must
+get past them."""
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 
-from gateway.storage.base import Storage
+from gateway.storage.base import Executor, Storage, StorageError
 
 _TYPES = {
     "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "key": "TEXT", "text": "TEXT",
@@ -76,8 +80,28 @@ def _all_migrations() -> tuple[Migration, ...]:
 MIGRATIONS = _all_migrations()
 
 
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?!IF\s+NOT\s+EXISTS\b)", re.IGNORECASE)
+_DUPLICATE_INDEX = 1061  # MySQL/MariaDB: duplicate key name
+
+
 def render(statement: str, dialect: str) -> str:
-    return statement.format(**_TYPES[dialect])
+    """The statement in `dialect`, with CREATE TABLE made a no-op when the table exists."""
+    return _CREATE_TABLE.sub("CREATE TABLE IF NOT EXISTS ", statement.format(**_TYPES[dialect]), count=1)
+
+
+def _index_exists(exc: StorageError) -> bool:
+    cause = exc.__cause__
+    code = cause.args[0] if cause is not None and cause.args else None
+    return code == _DUPLICATE_INDEX or "already exists" in str(cause)
+
+
+async def _apply(ex: Executor, statement: str) -> None:
+    try:
+        await ex.execute(statement)
+    except StorageError as exc:
+        # MySQL 8 has no CREATE INDEX IF NOT EXISTS: an index left by an interrupted run is fine.
+        if not (statement.lstrip().upper().startswith("CREATE INDEX") and _index_exists(exc)):
+            raise
 
 
 async def migrate(storage: Storage) -> list[int]:
@@ -92,7 +116,7 @@ async def migrate(storage: Storage) -> list[int]:
             if migration.version in done:
                 continue
             for statement in migration.statements:
-                await ex.execute(render(statement, storage.dialect))
+                await _apply(ex, render(statement, storage.dialect))
             await ex.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                              (migration.version, migration.name, time.time()))
             applied_now.append(migration.version)

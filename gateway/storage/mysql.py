@@ -1,5 +1,6 @@
 """MySQL/MariaDB storage (aiomysql): a pool of autocommit connections, short explicit
-transactions, and one retry of a plain statement when a pooled connection went away."""
+transactions, and one retry of a plain statement only when it certainly did not run (or is a
+read). Every driver, socket or timeout error leaves this module as a StorageError."""
 from __future__ import annotations
 
 import asyncio
@@ -11,25 +12,54 @@ import aiomysql
 import pymysql
 
 from gateway.storage.base import (DuplicateKey, Executor, ExecResult, Params, Row, Storage, StorageError,
-                                  TransientConflict)
+                                  TransientConflict, Unreachable)
 
-_GONE = {2006, 2013, 2003, 2055}  # server gone / lost connection / can't connect
+# Errors from the driver or the socket under it (asyncio.TimeoutError is an OSError on 3.11).
+_DRIVER_ERRORS = (pymysql.err.MySQLError, OSError, asyncio.TimeoutError)
+# The statement never reached the server: cannot connect / server gone before sending.
+_NOT_SENT = {2003, 2006, 2055}
+# Lost during the query: the server may have run the statement, so only a read may run again.
+_LOST = {2013}
+_TRANSIENT = {1213, 1205}  # deadlock, lock wait timeout
 
 
 def _sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-_TRANSIENT = {1213, 1205}  # deadlock, lock wait timeout
+def error_code(exc: BaseException) -> int | None:
+    """The MySQL error number behind `exc` (a driver error or a StorageError made from one)."""
+    cause = exc.__cause__ if isinstance(exc, StorageError) else exc
+    if isinstance(cause, pymysql.err.MySQLError) and cause.args and isinstance(cause.args[0], int):
+        return cause.args[0]
+    return None
 
 
-def _wrap(exc: Exception) -> StorageError:
-    code = exc.args[0] if exc.args else None
+def _wrap(exc: BaseException) -> StorageError:
+    code = error_code(exc)
     if isinstance(exc, pymysql.err.IntegrityError) and code == 1062:
         return DuplicateKey("duplicate key")
     if code in _TRANSIENT:
         return TransientConflict("transaction conflict")
+    if code in _NOT_SENT or code in _LOST or isinstance(exc, (OSError, pymysql.err.InterfaceError)):
+        return StorageError("database unreachable")
     return StorageError("database error")
+
+
+def _safe_to_repeat(cause: BaseException | None, read_only: bool) -> bool:
+    """Whether a statement that failed with the driver error `cause` may simply run again."""
+    # InterfaceError: the connection was already closed when the statement was about to be sent.
+    if isinstance(cause, pymysql.err.InterfaceError) or (cause is not None and error_code(cause) in _NOT_SENT):
+        return True
+    return read_only and cause is not None and (error_code(cause) in _LOST or isinstance(cause, OSError))
+
+
+def _retryable(exc: StorageError, read_only: bool) -> bool:
+    return isinstance(exc, Unreachable) or _safe_to_repeat(exc.__cause__, read_only)
+
+
+def _is_read(method: str, sql: str) -> bool:
+    return method == "fetchall" and sql.lstrip()[:6].upper() == "SELECT" and "FOR UPDATE" not in sql.upper()
 
 
 class _Conn(Executor):
@@ -41,7 +71,7 @@ class _Conn(Executor):
             async with self._conn.cursor(aiomysql.DictCursor) as cur:
                 await cur.execute(_sql(sql), tuple(params))
                 return list(await cur.fetchall())
-        except pymysql.err.MySQLError as exc:
+        except _DRIVER_ERRORS as exc:
             raise _wrap(exc) from exc
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
@@ -49,7 +79,7 @@ class _Conn(Executor):
             async with self._conn.cursor() as cur:
                 await cur.execute(_sql(sql), tuple(params))
                 return ExecResult(cur.rowcount, cur.lastrowid)
-        except pymysql.err.MySQLError as exc:
+        except _DRIVER_ERRORS as exc:
             raise _wrap(exc) from exc
 
 
@@ -73,9 +103,7 @@ class MysqlStorage(Storage):
     async def connect(self) -> None:
         try:
             self._pool = await aiomysql.create_pool(**self._kwargs)
-        except pymysql.err.MySQLError as exc:
-            raise StorageError("cannot connect to MySQL") from exc
-        except OSError as exc:
+        except _DRIVER_ERRORS as exc:
             raise StorageError("cannot connect to MySQL") from exc
 
     async def close(self) -> None:
@@ -84,24 +112,61 @@ class MysqlStorage(Storage):
             await self._pool.wait_closed()
             self._pool = None
 
-    async def _run(self, method: str, sql: str, params: Params) -> Any:
+    async def _acquire(self) -> Any:
+        """A pooled connection (the pool drops dead ones); failing to get one raises Unreachable."""
         if self._pool is None:
             raise StorageError("storage is closed")
+        try:
+            return await self._pool.acquire()
+        except _DRIVER_ERRORS as exc:
+            raise Unreachable("database unreachable") from exc
+
+    async def _release(self, conn: Any) -> None:
+        if self._pool is not None:
+            await self._pool.release(conn)
+        else:
+            conn.close()
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        conn = await self._acquire()
+        try:
+            yield conn
+        finally:
+            await self._release(conn)
+
+    async def _begin(self) -> Any:
+        """A connection inside a new transaction. Nothing of the transaction has run yet, so a
+        connection found dead at BEGIN is replaced once."""
         for attempt in (0, 1):
             try:
-                async with self._pool.acquire() as conn:
+                conn = await self._acquire()
+            except Unreachable:
+                if attempt == 1:
+                    raise
+                continue
+            try:
+                await conn.begin()
+                return conn
+            except _DRIVER_ERRORS as exc:
+                conn.close()
+                await self._release(conn)
+                # A transaction cut off at BEGIN is rolled back by the server: BEGIN may run again.
+                if attempt == 1 or not _safe_to_repeat(exc, read_only=True):
+                    raise _wrap(exc) from exc
+        raise AssertionError("unreachable")
+
+    async def _run(self, method: str, sql: str, params: Params) -> Any:
+        read_only = _is_read(method, sql)
+        for attempt in (0, 1):
+            try:
+                async with self._connection() as conn:
                     return await getattr(_Conn(conn), method)(sql, params)
             except StorageError as exc:
-                cause = exc.__cause__
-                code = cause.args[0] if isinstance(cause, pymysql.err.MySQLError) and cause.args else None
-                if attempt == 0 and code in _GONE:
+                if attempt == 0 and _retryable(exc, read_only):
                     continue
                 raise
-            except OSError as exc:
-                if attempt == 0:
-                    continue
-                raise StorageError("database unreachable") from exc
-        raise StorageError("database unreachable")
+        raise AssertionError("unreachable")
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return await self._run("fetchall", sql, params)  # type: ignore[no-any-return]
@@ -111,28 +176,28 @@ class MysqlStorage(Storage):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        if self._pool is None:
-            raise StorageError("storage is closed")
+        conn = await self._begin()
         try:
-            async with self._pool.acquire() as conn:
-                await conn.begin()
+            try:
+                yield _Conn(conn)
+            except BaseException:
                 try:
-                    yield _Conn(conn)
-                except BaseException:
                     await conn.rollback()
-                    raise
+                except _DRIVER_ERRORS:
+                    conn.close()  # the server rolls back a transaction whose connection is gone
+                raise
+            try:
                 await conn.commit()
-        except pymysql.err.MySQLError as exc:
-            raise _wrap(exc) from exc
-        except OSError as exc:
-            raise StorageError("database unreachable") from exc
+            except _DRIVER_ERRORS as exc:
+                conn.close()
+                raise _wrap(exc) from exc
+        finally:
+            await self._release(conn)
 
     @asynccontextmanager
     async def migration_lock(self) -> AsyncIterator[Executor]:
         """A named server lock so two processes starting at once migrate one after the other."""
-        if self._pool is None:
-            raise StorageError("storage is closed")
-        async with self._pool.acquire() as conn:
+        async with self._connection() as conn:
             ex = _Conn(conn)
             got = await ex.fetchone("SELECT GET_LOCK('gateway_migrations', 60) AS got")
             if not got or got["got"] != 1:
@@ -140,7 +205,13 @@ class MysqlStorage(Storage):
             try:
                 yield ex
             finally:
-                await ex.fetchall("SELECT RELEASE_LOCK('gateway_migrations')")
+                try:
+                    await ex.fetchall("SELECT RELEASE_LOCK('gateway_migrations')")
+                except StorageError:
+                    conn.close()  # the server releases the lock with the connection
 
     async def ping(self) -> None:
-        await asyncio.wait_for(self.fetchval("SELECT 1"), timeout=2)
+        try:
+            await asyncio.wait_for(self.fetchval("SELECT 1"), timeout=2)
+        except asyncio.TimeoutError as exc:
+            raise StorageError("database did not answer in time") from exc

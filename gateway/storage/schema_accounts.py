@@ -1,5 +1,6 @@
 """Schema of accounts and WeChat bindings (versions 10-19): one row per tenant account, one row
-per binding ever made; the active ones carry unique columns so the database itself keeps one."""
+per binding ever made (the active ones carry unique columns so the database itself keeps one),
+and the failure counters of logins that name no account."""
 from __future__ import annotations
 
 from gateway.storage.migrations import Migration
@@ -25,5 +26,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             active_account {int}, active_openid {key},
             UNIQUE (tenant_id, active_account), UNIQUE (tenant_id, active_openid)){opts}""",
         "CREATE INDEX bindings_account ON bindings (tenant_id, account_id, id)",
+    )),
+    Migration(11, "failure counters of unknown logins", (
+        # The database mirror of the cache's counter for a login that names no account, so that
+        # with the cache down such a login counts down and locks exactly as an account would.
+        # login_digest is a keyed hash of the normalised login: whatever was typed is not stored.
+        """CREATE TABLE login_failures (
+            tenant_id {int} NOT NULL, login_digest {key} NOT NULL, failed_count {int} NOT NULL DEFAULT 0,
+            failed_since {ts}, locked_until {ts}, PRIMARY KEY (tenant_id, login_digest)){opts}""",
     )),
 )

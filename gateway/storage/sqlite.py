@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -91,12 +91,23 @@ class SqliteStorage(Storage):
             await conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                await conn.execute("COMMIT")
             except BaseException:
-                await conn.execute("ROLLBACK")
+                await self._rollback(conn)
                 raise
-            await conn.execute("COMMIT")
 
-    def migration_lock(self):  # type: ignore[override]
+    async def _rollback(self, conn: _Conn) -> None:
+        # Leaving the one shared connection inside a transaction would make every later BEGIN fail.
+        if self._conn is None or not self._conn.in_transaction:
+            return
+        try:
+            await conn.execute("ROLLBACK")
+        except StorageError:
+            # A connection that can neither commit nor roll back is replaced by a fresh one.
+            await self.close()
+            await self.connect()
+
+    def migration_lock(self) -> AbstractAsyncContextManager[Executor]:
         return self.transaction()
 
     async def ping(self) -> None:
