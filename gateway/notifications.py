@@ -6,8 +6,10 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, TypeVar
 
+from gateway.cache import CacheError
 from gateway.documents import Documents
 from gateway.outbox import Outbox
+from gateway.storage import StorageError
 from gateway.template_sender import TemplateSender
 from gateway.webhooks import WebhookSender
 from tenants.model import Tenant
@@ -56,6 +58,9 @@ class Pipeline(Generic[T]):
                     await self._idle()
             except asyncio.CancelledError:
                 raise
+            except (StorageError, CacheError) as exc:
+                log.warning("%s worker: %s; trying again shortly", self.name, type(exc).__name__)
+                await self._nap(POLL)
             except Exception:
                 log.exception("%s worker failed; trying again shortly", self.name)
                 await self._nap(POLL)

@@ -58,7 +58,13 @@ class SqliteStorage(Storage):
     async def connect(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        connection = aiosqlite.connect(self.path, isolation_level=None)
+        # aiosqlite's worker thread is not a daemon: a connection left open by mistake would keep
+        # the interpreter from exiting. Orderly shutdown closes it first anyway.
+        worker = getattr(connection, "_thread", None)
+        if worker is not None and not worker.is_alive():
+            worker.daemon = True
+        self._conn = await connection
         await self._conn.execute("PRAGMA journal_mode=WAL")
         await self._conn.execute("PRAGMA busy_timeout=5000")
         # WAL + NORMAL: a commit survives a crash of the process (kill -9); only a power loss can
