@@ -115,7 +115,7 @@ class TemplateSender:
         self.attempt_timeout = outbox.lease_seconds * 0.8
 
     def tenant(self, tenant_id: int) -> Tenant | None:
-        return next((t for t in self.gw.registry.all() if t.id == tenant_id), None)
+        return self.gw.registry.by_id(tenant_id)
 
     async def process(self, item: Claimed) -> None:
         try:

@@ -102,7 +102,7 @@ class WebhookSender:
             log.exception("webhook delivery of event %s failed", item.event_id)
 
     async def _deliver(self, item: Delivery) -> None:
-        tenant = next((t for t in self.gw.registry.all() if t.id == item.tenant_id), None)
+        tenant = self.gw.registry.by_id(item.tenant_id)
         if tenant is None or not tenant.webapi_url:
             await self._record(item, "dead", None, "no webapi_url")
             return

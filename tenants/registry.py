@@ -68,6 +68,12 @@ class TenantRegistry:
             raise NotFound("no such tenant", {"slug": slug})
         return tenant
 
+    def by_id(self, tenant_id: int) -> Tenant | None:
+        for tenant in self._by_slug.values():
+            if tenant.id == tenant_id:
+                return tenant
+        return None
+
     def all(self) -> list[Tenant]:
         return sorted(self._by_slug.values(), key=lambda t: t.id)
 

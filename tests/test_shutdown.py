@@ -45,8 +45,8 @@ class SlowWeChat:
 async def _refused(port: int) -> bool:
     try:
         _, writer = await asyncio.open_connection("127.0.0.1", port)
-    except ConnectionRefusedError:
-        return True
+    except (ConnectionRefusedError, ConnectionResetError):
+        return True  # a reset: the connection reached the backlog of the socket just closed
     writer.close()
     return False
 
