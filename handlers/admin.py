@@ -9,7 +9,7 @@ from gateway.checklist import build_checklist
 from gateway.pagination import parse_page, page_result
 from gateway.errors import Invalid
 from gateway.storage import StorageError
-from handlers.base import OperatorHandler
+from handlers.base import SLUG, OperatorHandler
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,6 @@ class AuditHandler(AdminHandler):
         self.write_json(await self.gw.audit.page(tenant.id, page))
 
 
-SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
 ROUTES = [
     (r"/admin/api/tenants", TenantsHandler),
     (rf"/admin/api/tenants/{SLUG}", TenantHandler),

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from gateway.menus import MenuService
-from handlers.admin import SLUG
-from handlers.base import OperatorHandler
+from handlers.base import SLUG, OperatorHandler
 
 
 class MenuHandler(OperatorHandler):

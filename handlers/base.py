@@ -17,6 +17,10 @@ from gateway.cache import CacheError
 
 log = logging.getLogger("gateway.http")
 
+# Route patterns shared by every audience's URLs (the core validates the values themselves).
+SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
+DOC = r"(?P<doc_id>[^/]{1,200})"
+
 _STATUS_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_rows",
                  423: "locked", 429: "rate_limited", 503: "unavailable"}

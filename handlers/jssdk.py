@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from gateway.tokens import jssdk_config
-from handlers.admin import SLUG
-from handlers.base import JsonHandler
+from handlers.base import SLUG, JsonHandler
 
 
 class JsSdkHandler(JsonHandler):

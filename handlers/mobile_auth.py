@@ -13,7 +13,7 @@ from gateway.errors import GatewayError, Unauthorized
 from gateway.oauth_flow import (STATE_SECONDS, OAuthProblem, clean_next, new_browser_nonce, page_path,
                                 valid_token)
 from gateway.storage import StorageError
-from handlers.admin import SLUG
+from handlers.base import SLUG
 from handlers.session import SessionHandler
 
 STATE_COOKIE = "gw_oauth"

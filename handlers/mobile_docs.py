@@ -2,6 +2,7 @@
 approver's decision (session cookie + XSRF token)."""
 from __future__ import annotations
 
+from handlers.base import DOC, SLUG
 from handlers.session import SessionHandler
 
 
@@ -33,8 +34,6 @@ class DecisionHandler(SessionHandler):
             session.tenant, doc_id, session.account_id, session.login, self.json_body()))
 
 
-SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
-DOC = r"(?P<doc_id>[^/]{1,200})"
 ROUTES = [
     (rf"/wx/{SLUG}/api/inbox", InboxHandler),
     (rf"/wx/{SLUG}/api/documents/{DOC}", MobileDocumentHandler),

@@ -13,7 +13,7 @@ from gateway.errors import GatewayError
 from gateway.oauth_flow import clean_next, page_path
 from gateway.sessions import Session
 from gateway.storage import StorageError
-from handlers.admin import SLUG
+from handlers.base import DOC, SLUG
 from handlers.session import SessionHandler
 from tenants.model import Tenant
 
@@ -150,5 +150,5 @@ ROUTES = [
     (rf"/wx/{SLUG}/password", PasswordPage),
     (rf"/wx/{SLUG}/register", RegisterPage),
     (rf"/wx/{SLUG}/inbox", InboxPage),
-    (rf"/wx/{SLUG}/doc/(?P<doc_id>[^/]{{1,128}})", DocPage),
+    (rf"/wx/{SLUG}/doc/{DOC}", DocPage),
 ]

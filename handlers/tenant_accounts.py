@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from gateway.account_import import file_kind
 from gateway.errors import Invalid
-from handlers.admin import SLUG
-from handlers.base import TenantApiHandler
+from handlers.base import SLUG, TenantApiHandler
 
 ACTOR = "tenant_api"
 LOGIN = r"(?P<login>[^/]+)"

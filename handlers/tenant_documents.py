@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from gateway.pagination import parse_page
-from handlers.base import TenantApiHandler
+from handlers.base import DOC, SLUG, TenantApiHandler
 
 
 class DocumentHandler(TenantApiHandler):
@@ -25,8 +25,6 @@ class EventsHandler(TenantApiHandler):
         self.write_json(await self.gw.events.page(self.tenant, page))
 
 
-SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
-DOC = r"(?P<doc_id>[^/]{1,200})"
 ROUTES = [
     (rf"/api/v1/{SLUG}/documents/{DOC}", DocumentHandler),
     (rf"/api/v1/{SLUG}/documents/{DOC}/close", CloseHandler),
