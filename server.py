@@ -13,9 +13,9 @@ import warnings
 import tornado.httpserver
 import tornado.netutil
 
-from gateway.config import SettingsError, ensure_secrets, is_embedded, load_settings
-from gateway.core import Gateway
-from gateway.logging_setup import setup_logging
+from gateway.platform.config import SettingsError, ensure_secrets, is_embedded, load_settings
+from gateway.root import Gateway
+from gateway.platform.logging_setup import setup_logging
 from handlers.app import make_app
 
 log = logging.getLogger("gateway")

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import OPERATOR, running_gateway  # noqa: E402
 from bench.phones import Api, Phone, Simulator, create_tenant, put_account, tenant_body  # noqa: E402
-from gateway.passwords import PRODUCTION_PARAMS  # noqa: E402
+from gateway.accounts.passwords import PRODUCTION_PARAMS  # noqa: E402
 
 SLUG = "bench-logins"
 TICK = 0.010                # the ticker's sleep

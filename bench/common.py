@@ -15,8 +15,8 @@ import tornado.httpclient
 import tornado.httpserver
 import tornado.netutil
 
-from gateway.config import ensure_secrets, load_settings
-from gateway.core import Gateway
+from gateway.platform.config import ensure_secrets, load_settings
+from gateway.root import Gateway
 from handlers.app import make_app
 
 OPERATOR = "op_bench_" + "x" * 24

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway import accounts, callbacks, notifications, tokens
+from gateway.accounts import service as accounts
+from gateway.callbacks import pipeline as callbacks
+from gateway.documents import workers as notifications
+from gateway.tokens import centre as tokens
 
 if TYPE_CHECKING:
-    from gateway.core import Gateway
+    from gateway.root import Gateway
 
 
 async def install_services(gw: "Gateway") -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.checklist import build_checklist
-from gateway.pagination import parse_page, page_result
-from gateway.errors import Invalid
+from gateway.onboarding.checklist import build_checklist
+from gateway.platform.pagination import parse_page, page_result
+from gateway.platform.errors import Invalid
 from gateway.storage import StorageError
 from handlers.base import SLUG, OperatorHandler
 

@@ -1,7 +1,7 @@
 """Admin API for tenant menus: push one (PUT), read the last pushed (GET), push the default (POST)."""
 from __future__ import annotations
 
-from gateway.menus import MenuService
+from gateway.onboarding.menus import MenuService
 from handlers.base import SLUG, OperatorHandler
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import tornado.web
 
-from gateway.core import Gateway
+from gateway.root import Gateway
 from handlers import (admin, admin_menu, jssdk, mobile_auth, mobile_docs, ops, pages, tenant_accounts,
                       tenant_documents, wechat)
 from handlers.base import JsonNotFoundHandler

@@ -10,8 +10,8 @@ from typing import Any
 
 import tornado.web
 
-from gateway.core import Gateway
-from gateway.errors import Forbidden, GatewayError, Invalid, Unauthorized
+from gateway.root import Gateway
+from gateway.platform.errors import Forbidden, GatewayError, Invalid, Unauthorized
 from gateway.storage import StorageError
 from gateway.cache import CacheError
 

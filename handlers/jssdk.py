@@ -1,7 +1,7 @@
 """JS-SDK `wx.config` signatures for the tenant's own pages (no session needed)."""
 from __future__ import annotations
 
-from gateway.tokens import jssdk_config
+from gateway.tokens.centre import jssdk_config
 from handlers.base import SLUG, JsonHandler
 
 

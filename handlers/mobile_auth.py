@@ -9,8 +9,8 @@ from urllib.parse import quote
 import tornado.web
 
 from gateway.cache import CacheError
-from gateway.errors import GatewayError, Unauthorized
-from gateway.oauth_flow import (STATE_SECONDS, OAuthProblem, clean_next, new_browser_nonce, page_path,
+from gateway.platform.errors import GatewayError, Unauthorized
+from gateway.accounts.oauth import (STATE_SECONDS, OAuthProblem, clean_next, new_browser_nonce, page_path,
                                 valid_token)
 from gateway.storage import StorageError
 from handlers.base import SLUG

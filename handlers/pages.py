@@ -9,13 +9,13 @@ from urllib.parse import quote
 import tornado.web
 
 from gateway.cache import CacheError
-from gateway.errors import GatewayError
-from gateway.oauth_flow import clean_next, page_path
-from gateway.sessions import Session
+from gateway.platform.errors import GatewayError
+from gateway.accounts.oauth import clean_next, page_path
+from gateway.accounts.sessions import Session
 from gateway.storage import StorageError
 from handlers.base import DOC, SLUG
 from handlers.session import SessionHandler
-from tenants.model import Tenant
+from gateway.platform.tenant import Tenant
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "

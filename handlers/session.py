@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.errors import Forbidden, Unauthorized, with_code
-from gateway.login_limits import client_ip
-from gateway.sessions import Session
+from gateway.platform.errors import Forbidden, Unauthorized, with_code
+from gateway.accounts.login_limits import client_ip
+from gateway.accounts.sessions import Session
 from handlers.base import JsonHandler
-from tenants.model import Tenant
+from gateway.platform.tenant import Tenant
 
 SESSION_COOKIE = "gw_session"
 OPENID_COOKIE = "gw_openid"

@@ -3,8 +3,8 @@ and POST /accounts/import (.csv or .xlsx, raw or multipart field "file"); PUT an
 /accounts/import are those of the account whose login is "import"."""
 from __future__ import annotations
 
-from gateway.account_import import file_kind
-from gateway.errors import Invalid
+from gateway.accounts.importer import file_kind
+from gateway.platform.errors import Invalid
 from handlers.base import SLUG, TenantApiHandler
 
 ACTOR = "tenant_api"

@@ -1,7 +1,7 @@
 """Tenant API for documents (PUT, GET, close) and the pull feed of events, under /api/v1/{slug}."""
 from __future__ import annotations
 
-from gateway.pagination import parse_page
+from gateway.platform.pagination import parse_page
 from handlers.base import DOC, SLUG, TenantApiHandler
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from gateway.callbacks import CallbackQuery, CallbackResponse
+from gateway.callbacks.pipeline import CallbackQuery, CallbackResponse
 from gateway.wechat.xmlmsg import MAX_XML_BYTES
 from handlers.base import JsonHandler
 

@@ -14,7 +14,7 @@ from urllib.parse import quote, urldefrag, urlparse
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.httpserver import HTTPServer
 
-from gateway.core import Gateway
+from gateway.root import Gateway
 from simulator.server import start_simulator
 from simulator.state import SimulatorState
 

@@ -1,0 +1,204 @@
+"""The tenant message router: a declarative rule table (message type, event, event key, keyword,
+predicate -> handler), the MessageContext a handler receives, and per-tenant rule loading."""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Iterable, Mapping, Protocol
+from urllib.parse import quote
+
+from gateway.platform.clock import Clock
+from gateway.wechat.xmlmsg import build_news_reply, build_text_reply
+from gateway.platform.tenant import Tenant
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DeliveryHook", "FollowerRecorder", "InboxProvider", "Links", "MessageContext", "Reply", "Rule",
+           "RuleBook", "compose", "route"]
+
+
+class InboxProvider(Protocol):
+    async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
+        """Documents waiting for the account bound to `openid`; None when the openid is not bound."""
+
+
+class FollowerRecorder(Protocol):
+    async def record(self, tenant: Tenant, openid: str, subscribed: bool) -> None: ...
+
+
+# (tenant, msgid as WeChat wrote it in MsgID, raw Status such as "success" or "failed:user block")
+DeliveryHook = Callable[[Tenant, str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Links:
+    """Entry URLs of one tenant: every link a reply carries goes through the entry point (OAuth first)."""
+    public_url: str
+    slug: str
+
+    def entry(self, next_path: str = "inbox") -> str:
+        return f"{self.public_url}/wx/{self.slug}/entry?next={quote(next_path, safe='/')}"
+
+    @property
+    def inbox(self) -> str:
+        return self.entry("inbox")
+
+    @property
+    def binding(self) -> str:
+        # Binding happens on the way: the entry point signs the user in and asks for a login if unbound.
+        return self.entry("inbox")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A passive reply: text, or news with one article (WeChat shows at most one)."""
+    kind: str
+    content: str = ""
+    title: str = ""
+    description: str = ""
+    url: str = ""
+    pic_url: str = ""
+
+    @classmethod
+    def text(cls, content: str) -> "Reply":
+        return cls("text", content=content)
+
+    @classmethod
+    def news(cls, title: str, description: str, url: str, pic_url: str = "") -> "Reply":
+        return cls("news", title=title, description=description, url=url, pic_url=pic_url)
+
+    def to_xml(self, to_user: str, from_user: str, create_time: int) -> bytes:
+        if self.kind == "news":
+            return build_news_reply(to_user, from_user, self.title, self.description, self.url, self.pic_url,
+                                    create_time)
+        return build_text_reply(to_user, from_user, self.content, create_time)
+
+
+@dataclass
+class MessageContext:
+    """Everything a handler may use, passed explicitly: the tenant, the message and the services."""
+    tenant: Tenant
+    message: Mapping[str, str]
+    links: Links
+    inbox: InboxProvider
+    deliveries: DeliveryHook
+    followers: FollowerRecorder
+    clock: Clock
+    audit: object | None = None
+
+    @property
+    def openid(self) -> str:
+        return self.message.get("FromUserName", "")
+
+    @property
+    def msg_type(self) -> str:
+        return self.message.get("MsgType", "")
+
+    @property
+    def event(self) -> str:
+        return self.message.get("Event", "")
+
+    @property
+    def event_key(self) -> str:
+        return self.message.get("EventKey", "")
+
+    @property
+    def content(self) -> str:
+        return self.message.get("Content", "")
+
+    def text(self, content: str) -> Reply:
+        return Reply.text(content)
+
+
+Handler = Callable[[MessageContext], Awaitable[Reply | None]]
+Predicate = Callable[[MessageContext], bool]
+
+
+def _fold(text: str) -> str:
+    return text.strip().casefold()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table: every given condition must hold; the first matching rule handles the message.
+
+    `event` is compared case-insensitively (WeChat writes `subscribe` but `CLICK`), `event_key` exactly,
+    `keywords` against the trimmed, case-folded text content, `when` is any further predicate.
+    """
+    name: str
+    handler: Handler
+    msg_type: str | None = None
+    event: str | None = None
+    event_key: str | None = None
+    keywords: tuple[str, ...] = ()
+    when: Predicate | None = field(default=None, compare=False)
+
+    def matches(self, ctx: MessageContext) -> bool:
+        if self.msg_type is not None and ctx.msg_type != self.msg_type:
+            return False
+        if self.event is not None and ctx.event.lower() != self.event.lower():
+            return False
+        if self.event_key is not None and ctx.event_key != self.event_key:
+            return False
+        if self.keywords and _fold(ctx.content) not in {_fold(k) for k in self.keywords}:
+            return False
+        return self.when is None or self.when(ctx)
+
+
+def route(rules: Iterable[Rule], ctx: MessageContext) -> Rule | None:
+    return next((rule for rule in rules if rule.matches(ctx)), None)
+
+
+def compose(default: Iterable[Rule], extra: Iterable[Rule]) -> list[Rule]:
+    """A tenant's table: an extra rule named like a default one replaces it in place; the others go
+    first, so they win over the defaults for the messages they match."""
+    extra = list(extra)
+    by_name = {rule.name: rule for rule in extra}
+    base = [by_name.get(rule.name, rule) for rule in default]
+    replaced = {rule.name for rule in default}
+    return [rule for rule in extra if rule.name not in replaced] + base
+
+
+# Modules of the tenants package that are not tenant rule modules, whatever a slug is called.
+_RESERVED = frozenset({"default", "router", "model", "registry", "validation"})
+
+
+class RuleBook:
+    """The rule table of each tenant: tenants/default.py plus tenants/<slug>.py ('-' -> '_') when present."""
+
+    def __init__(self, default: Iterable[Rule] | None = None, package: str = "tenants") -> None:
+        if default is None:
+            from tenants.default import RULES
+            default = RULES
+        self.default = list(default)
+        self.package = package
+        self._by_slug: dict[str, list[Rule]] = {}
+
+    def rules_for(self, tenant: Tenant) -> list[Rule]:
+        rules = self._by_slug.get(tenant.slug)
+        if rules is None:
+            rules = compose(self.default, self._tenant_rules(tenant.slug))
+            self._by_slug[tenant.slug] = rules
+        return rules
+
+    def _tenant_rules(self, slug: str) -> list[Rule]:
+        module_name = slug.replace("-", "_")
+        if module_name in _RESERVED or not module_name.isidentifier():
+            return []
+        qualified = f"{self.package}.{module_name}"
+        try:
+            module = importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name == qualified:
+                return []
+            log.error("tenant rules for %s do not import (%s); default rules apply", slug, exc.name)
+            return []
+        except Exception as exc:
+            log.error("tenant rules for %s do not import (%s); default rules apply", slug, type(exc).__name__)
+            return []
+        rules = getattr(module, "RULES", None)
+        if not isinstance(rules, list) or not all(isinstance(rule, Rule) for rule in rules):
+            log.error("%s has no RULES list of Rule; default rules apply", qualified)
+            return []
+        return rules

@@ -2,7 +2,7 @@
 A tenant's own tenants/<slug>.py adds rules or replaces these by name (see tenants/router.py)."""
 from __future__ import annotations
 
-from tenants.router import MessageContext, Reply, Rule
+from tenants import MessageContext, Reply, Rule
 
 
 def _keyword_reply(ctx: MessageContext) -> str | None:

@@ -2,7 +2,7 @@
 slug becomes '_') holds a RULES list; a rule named like a default rule replaces it, others come first."""
 from __future__ import annotations
 
-from tenants.router import MessageContext, Reply, Rule
+from tenants import MessageContext, Reply, Rule
 
 
 async def pong(ctx: MessageContext) -> Reply:

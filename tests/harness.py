@@ -22,9 +22,9 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
-from gateway.clock import Clock
-from gateway.config import Settings, ensure_secrets, load_settings
-from gateway.core import Gateway
+from gateway.platform.clock import Clock
+from gateway.platform.config import Settings, ensure_secrets, load_settings
+from gateway.root import Gateway
 from handlers.app import make_app
 
 OPERATOR_TOKEN = "op_test_" + "x" * 24

@@ -12,7 +12,7 @@ import struct
 from typing import Any
 from urllib.parse import urlencode
 
-import gateway.callbacks
+import gateway.callbacks.pipeline
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from gateway.wechat.crypto import decode_aes_key
 from gateway.wechat.xmlmsg import build_message
@@ -37,13 +37,13 @@ async def test_forged_signature_is_refused_before_parsing(env, monkeypatch):
         wx = await WeChat.create(g)
         spy = g.gw.extensions["inbox"] = SpyInbox()
         parsed: list[int] = []
-        real_parse = gateway.callbacks.parse_xml
+        real_parse = gateway.callbacks.pipeline.parse_xml
 
         def counting_parse(body: bytes) -> dict[str, str]:
             parsed.append(len(body))
             return real_parse(body)
 
-        monkeypatch.setattr(gateway.callbacks, "parse_xml", counting_parse)
+        monkeypatch.setattr(gateway.callbacks.pipeline, "parse_xml", counting_parse)
         bomb = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]><xml>&a;</xml>'
         for query in (wx.signed(wx.text("todo"), token="notthetoken")[0],
                       {**wx.signed(wx.text("todo"))[0], "signature": "0" * 40},

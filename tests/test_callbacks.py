@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from gateway.callbacks import DUPLICATE_WAIT_SECONDS
-from gateway.checklist import build_checklist
-from gateway.clock import Clock
+from gateway.callbacks.pipeline import DUPLICATE_WAIT_SECONDS
+from gateway.onboarding.checklist import build_checklist
+from gateway.platform.clock import Clock
 from gateway.wechat.crypto import CryptoError, sha1_signature
 from gateway.wechat.xmlmsg import build_message, parse_xml
 from harness import metric, wait_for

@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from gateway.config import SettingsError, ensure_secrets, load_settings
+from gateway.platform.config import SettingsError, ensure_secrets, load_settings
 
 
 def test_defaults_and_env_overrides(tmp_path):

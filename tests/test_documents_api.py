@@ -212,7 +212,7 @@ async def _tables_with_tenant_id(storage) -> list[str]:
 
 
 async def test_deleting_a_tenant_removes_all_its_data_and_nothing_else(env):
-    from tenants.registry import TENANT_DATA_TABLES
+    from gateway.platform.tenant_registry import TENANT_DATA_TABLES
     async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), security={"allow_private_webhooks": True}) as g:
             key, app_id = await _setup(env, g, sim, webapi_url="http://127.0.0.1:9/hook")

@@ -7,7 +7,7 @@ import time
 
 import openpyxl
 
-from gateway.account_import import XLSX_TYPE
+from gateway.accounts.importer import XLSX_TYPE
 from wechat_env import wechat_env
 
 PEOPLE = {"login_column": "工号", "name_column": "姓名", "position_column": "职位", "wechat_column": "微信号"}
@@ -202,7 +202,7 @@ def _counting_parsed_cells(monkeypatch) -> list[int]:  # type: ignore[no-untyped
 
 
 def test_a_lying_dimension_does_not_widen_the_rows():
-    from gateway.account_import import read_table
+    from gateway.accounts.importer import read_table
     data = _crafted_dimension(2000)
     import zipfile
     assert b'<dimension ref="A1:XFD2001"/>' in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
@@ -215,8 +215,8 @@ def test_a_lying_dimension_does_not_widen_the_rows():
 def test_a_row_of_a_million_empty_cells_is_refused_unparsed(monkeypatch):
     import pytest
 
-    from gateway.account_import import read_table
-    from gateway.errors import TooLarge
+    from gateway.accounts.importer import read_table
+    from gateway.platform.errors import TooLarge
     head = '<c t="inlineStr"><is><t>工号</t></is></c><c t="inlineStr"><is><t>姓名</t></is></c>'
     data = _with_sheet_xml(xlsx_bytes([["x"]]), lambda xml: xml[:xml.index("<sheetData")]
                            + f'<sheetData><row r="1">{head}{"<c/>" * 1_000_000}</row></sheetData></worksheet>')
@@ -230,8 +230,8 @@ def test_a_row_of_a_million_empty_cells_is_refused_unparsed(monkeypatch):
 def test_too_many_cells_are_refused(monkeypatch):
     import pytest
 
-    import gateway.account_import as account_import
-    from gateway.errors import TooLarge
+    import gateway.accounts.importer as account_import
+    from gateway.platform.errors import TooLarge
     monkeypatch.setattr(account_import, "MAX_CELLS", 300)
     rows = [["工号", "姓名", "职位"]] + [[f"E{i}", f"n{i}", "x"] for i in range(150)]
     with pytest.raises(TooLarge):
@@ -243,7 +243,7 @@ def test_too_many_cells_are_refused(monkeypatch):
 async def test_crafted_dimension_imports_off_the_event_loop(env, monkeypatch):
     import threading
 
-    import gateway.account_import as account_import
+    import gateway.accounts.importer as account_import
     threads: list[int] = []
     real_check = account_import.check_table
 

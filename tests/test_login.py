@@ -11,8 +11,8 @@ import time
 import pytest
 
 from gateway.cache import CacheError
-from gateway.clock import Clock
-from gateway.passwords import PasswordHasher, ScryptParams
+from gateway.platform.clock import Clock
+from gateway.accounts.passwords import PasswordHasher, ScryptParams
 from phone import Phone
 from wechat_env import WeChatEnv, wechat_env
 
@@ -133,7 +133,7 @@ async def test_unknown_and_wrong_take_similar_time(env):
         phone = await ready_phone(wx)
         timings: dict[str, list[float]] = {"zhang": [], "nobody": []}
         kdf_runs: dict[str, int] = {"zhang": 0, "nobody": 0}
-        import gateway.passwords as passwords_module
+        import gateway.accounts.passwords as passwords_module
         real_kdf = passwords_module._kdf
         current = ["zhang"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import parse_qs, quote, urlsplit
 
-from gateway.clock import Clock
+from gateway.platform.clock import Clock
 from wechat_env import wechat_env
 
 

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-import gateway.tokens
-from gateway.clock import Clock
-from gateway.outbox import claim_sql
-from gateway.template_sender import MAX_ATTEMPTS
-from gateway.webhooks import claim_sql as webhook_claim_sql
+import gateway.tokens.centre
+from gateway.platform.clock import Clock
+from gateway.documents.outbox import claim_sql
+from gateway.documents.template_sender import MAX_ATTEMPTS
+from gateway.documents.webhooks import claim_sql as webhook_claim_sql
 from harness import document, wait_for
 from phone import sign_in
 from wechat_env import Simulator
@@ -124,7 +124,7 @@ async def _deferred(g, later_than):
 
 
 async def test_poison_row_ends_without_blocking_others(env, monkeypatch):
-    monkeypatch.setattr(gateway.tokens, "RETRY_BASE", 0.001)
+    monkeypatch.setattr(gateway.tokens.centre, "RETRY_BASE", 0.001)
     clock = Clock()
     async with Simulator() as sim:
         async with env.gateway(wechat=sim.wechat(), clock=clock) as g:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.errors import Invalid
-from gateway.pagination import DEFAULT_LIMIT, MAX_LIMIT, parse_page
+from gateway.platform.errors import Invalid
+from gateway.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT, parse_page
 
 
 def test_limit_defaults_and_is_capped():

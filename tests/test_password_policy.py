@@ -1,4 +1,4 @@
-"""Tests for gateway.password_policy: length, classes, common and context words, admin settings."""
+"""Tests for gateway.accounts.password_policy: length, classes, common and context words, admin settings."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.password_policy import (
+from gateway.accounts.password_policy import (
     PasswordPolicy,
     WeakPassword,
     check_password,

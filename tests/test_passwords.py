@@ -1,4 +1,4 @@
-"""Tests for gateway.passwords: scrypt hashing in a bounded executor."""
+"""Tests for gateway.accounts.passwords: scrypt hashing in a bounded executor."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from gateway import passwords
-from gateway.passwords import (
+from gateway.accounts import passwords
+from gateway.accounts.passwords import (
     PRODUCTION_PARAMS,
     HasherOverloaded,
     PasswordHasher,
@@ -192,7 +192,7 @@ def test_hashing_does_not_block_the_loop(monkeypatch: pytest.MonkeyPatch) -> Non
     """The KDF runs on executor threads, never on the loop's thread, and the loop keeps turning."""
     import threading
 
-    import gateway.passwords as passwords_module
+    import gateway.accounts.passwords as passwords_module
 
     h = PasswordHasher(ScryptParams(n=2**14, r=8, p=1), max_workers=2)
     kdf_threads: list[int] = []

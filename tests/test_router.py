@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from gateway.callbacks import _NoInbox, dedupe_key
-from gateway.clock import Clock
+from gateway.callbacks.pipeline import _NoInbox, dedupe_key
+from gateway.platform.clock import Clock
 from gateway.wechat.xmlmsg import parse_xml
 from tenants import default
-from tenants.model import Tenant, TenantSecrets
-from tenants.router import Links, MessageContext, Reply, Rule, RuleBook, compose, route
+from gateway.platform.tenant import Tenant, TenantSecrets
+from tenants import Links, MessageContext, Reply, Rule, RuleBook, compose, route
 from wechat_push import OPENID, SpyInbox, WeChat
 
 PUBLIC = "https://gw.example.com"
@@ -129,7 +129,7 @@ def test_module_lookup_maps_dashes_and_survives_broken_modules(tmp_path, caplog)
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "my_co.py").write_text(
-        "from tenants.router import Rule\n"
+        "from tenants import Rule\n"
         "async def hi(ctx):\n    return ctx.text('hi from my-co')\n"
         "RULES = [Rule('hi', hi, msg_type='text', keywords=('hi',))]\n")
     (package / "no_rules.py").write_text("X = 1\n")

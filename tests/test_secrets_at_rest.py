@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from gateway.secretbox import SecretBox, SecretError
+from gateway.platform.secretbox import SecretBox, SecretError
 from harness import tenant_body
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

@@ -10,8 +10,8 @@ import time
 import jwt
 import pytest
 
-from gateway.clock import Clock
-from gateway.sessions import tenant_key
+from gateway.platform.clock import Clock
+from gateway.accounts.sessions import tenant_key
 from phone import Phone
 from wechat_env import WeChatEnv, wechat_env
 

@@ -223,7 +223,7 @@ async def test_insert_cut_after_the_server_ran_it_is_not_repeated(env):
 
 
 async def test_tenant_poll_outlives_unexpected_errors(env, monkeypatch, caplog):
-    import tenants.registry as registry_module
+    import gateway.platform.tenant_registry as registry_module
     monkeypatch.setattr(registry_module, "POLL_SECONDS", 0.05)
     async with env.gateway() as g:
         registry = g.gw.registry
@@ -238,7 +238,7 @@ async def test_tenant_poll_outlives_unexpected_errors(env, monkeypatch, caplog):
             return await real()
 
         monkeypatch.setattr(registry, "_current_fingerprint", flaky)
-        with caplog.at_level(logging.ERROR, logger="tenants.registry"):
+        with caplog.at_level(logging.ERROR, logger="gateway.platform.tenant_registry"):
             registry._poller = asyncio.ensure_future(registry._poll())
             await wait_for(lambda: calls["n"] >= 4, timeout=5)
         assert not registry._poller.done()

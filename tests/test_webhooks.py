@@ -8,7 +8,7 @@ import json
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from gateway.clock import Clock
+from gateway.platform.clock import Clock
 from harness import Receiver, wait_for
 
 ALLOW = {"allow_private_webhooks": True}

@@ -9,13 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from gateway.clock import Clock
+from gateway.platform.clock import Clock
 from harness import LoopbackService, Response, RunningGateway, TestEnv, tenant_body
 from phone import PASSWORD, Phone, put_account, use_openid
 from simulator.client import SimulatorClient
 from simulator.server import start_simulator
 from simulator.state import SimulatorState
-from tenants.model import Tenant
+from gateway.platform.tenant import Tenant
 
 
 def app_id_of(slug: str) -> str:

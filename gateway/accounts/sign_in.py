@@ -1,0 +1,227 @@
+"""Password checks under the login limits: sign-in (check, then bind the WeChat user and start a
+session) and the person's own password change, whose current password counts against the same
+per-account limit. Unknown logins are counted and answered exactly like wrong passwords."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from gateway.accounts.bindings import BindRefused
+from gateway.platform.clock import iso
+from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Conflict, Forbidden, Invalid,
+                            Locked, NotFound, Unavailable, WeakPasswordError)
+from gateway.accounts.login_limits import Counter, LimitPolicy, locked_details
+from gateway.accounts.passwords import HasherOverloaded
+from gateway.accounts.sessions import Session
+from gateway.storage import Row
+from gateway.platform.tenant import Tenant
+
+if TYPE_CHECKING:
+    from gateway.accounts.service import AccountService
+
+UNKNOWN_SUBJECT = "(unknown)"
+_BAD = "the login or password is not right"
+_LOCKED = "too many failed sign-ins; this account is locked"
+_SAME = "新密码不能与当前密码相同 / the new password must differ from the current one"
+
+
+@dataclass
+class SignedIn:
+    token: str
+    session: Session
+
+    @property
+    def must_change_password(self) -> bool:
+        return self.session.must_change_password
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who an attempt is about, as the audit names it: the account's login, or for a login that
+    names no account "(unknown)" and a short keyed digest (what was typed may be a password)."""
+    name: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    remaining: int = 0
+    locked_until: float | None = None
+
+
+class SignIn:
+    """Checks a login and password under the limits, then binds the WeChat user and starts a session."""
+
+    def __init__(self, accounts: "AccountService") -> None:
+        self.accounts = accounts
+        self.limiter, self.hasher, self.audit = accounts.limits, accounts.hasher, accounts.audit
+        self.clock = accounts.clock
+
+    async def login(self, tenant: Tenant, login: Any, password: Any, ip: str, openid: str) -> SignedIn:
+        row = await self.check(tenant, login, password, ip)
+        try:
+            binding_id = await self.accounts.bindings.bind(tenant, row["id"], row["login"], openid,
+                                                           actor=row["login"], password_hash=row["password_hash"])
+        except BindRefused as refused:
+            # A depart, approval change or password reset landed after the check: answer as if
+            # it had landed before it.
+            await self.audit.record(tenant.id, "anonymous", "login.refused", row["login"],
+                                    {"reason": refused.reason, "ip": ip})
+            if refused.reason == "pending":
+                raise AccountPending("this account waits for approval") from None
+            if refused.reason == "departed":
+                raise AccountDisabled("this account is disabled") from None
+            raise BadCredentials(_BAD, {"remaining_attempts": LimitPolicy.of(tenant).max_failures}) from None
+        return self._start(tenant, row, openid, binding_id)
+
+    async def with_openid(self, tenant: Tenant, openid: str) -> SignedIn | None:
+        """A session for the account this openid is bound to (after the OAuth step), if any."""
+        row = await self.accounts.storage.fetchone(
+            "SELECT a.id, a.login, a.must_change_password, b.id AS binding_id FROM bindings b"
+            " JOIN accounts a ON a.id = b.account_id AND a.tenant_id = b.tenant_id"
+            " WHERE b.tenant_id = ? AND b.active_openid = ? AND a.status = 'active'", (tenant.id, openid))
+        if row is None:
+            return None
+        await self.audit.record(tenant.id, row["login"], "login.ok", row["login"], {"method": "wechat"})
+        return self._start(tenant, row, openid, int(row["binding_id"]))
+
+    def _start(self, tenant: Tenant, row: Row, openid: str, binding_id: int) -> SignedIn:
+        token = self.accounts.sessions.issue(tenant, int(row["id"]), str(row["login"]), openid, binding_id)
+        return SignedIn(token, Session(tenant, int(row["id"]), str(row["login"]), openid, binding_id,
+                                       bool(row["must_change_password"])))
+
+    # ---- the counted password check shared by sign-in and password change -------------------
+    async def _open(self, tenant: Tenant, counter: Counter, state: Row, limits: LimitPolicy, who: Subject,
+                    ip: str, action: str) -> Row:
+        """The counter's state with expired windows cleared; 423 while it is locked."""
+        state = await self.limiter.refresh(counter, state, limits)
+        if state["locked_until"] is not None:
+            await self._locked(tenant, who, float(state["locked_until"]), ip, action)
+        return state
+
+    async def _attempt(self, tenant: Tenant, counter: Counter, encoded: str | None, password: str,
+                       limits: LimitPolicy, who: Subject, ip: str, action: str) -> Outcome:
+        """Claim a slot, check the password (a dummy check without a hash) and count the result."""
+        if not await self.limiter.claim(counter, limits):
+            await self._locked(tenant, who, await self.limiter.locked_until(counter, limits), ip, action)
+        try:
+            if encoded:
+                ok = await self.hasher.verify(password, encoded)
+            else:  # unknown login, or imported without a password: costs what a real check costs
+                await self.hasher.verify_dummy(password)
+                ok = False
+        except HasherOverloaded:
+            await self.limiter.release(counter)
+            raise Unavailable("the server is busy; try again in a moment") from None
+        if ok:
+            await self.limiter.succeeded(counter)
+            return Outcome(True)
+        await self.limiter.ip_failed(tenant, ip)
+        count, until, newly = await self.limiter.failed(counter, limits)
+        if newly and until is not None and not counter.unknown:
+            await self.audit.record(tenant.id, "system", "account.locked", who.name,
+                                    {"locked_until": iso(until), "failures": count})
+        return Outcome(False, limits.remaining(count), until)
+
+    async def _locked(self, tenant: Tenant, who: Subject, until: float, ip: str, action: str) -> None:
+        await self.limiter.ip_failed(tenant, ip)
+        await self.audit.record(tenant.id, "anonymous", action, who.name,
+                                {**who.detail, "reason": "locked", "locked_until": iso(until), "ip": ip})
+        raise Locked(_LOCKED, locked_details(until))
+
+    # ---- sign-in ----------------------------------------------------------------------------
+    async def check(self, tenant: Tenant, login: Any, password: Any, ip: str) -> Row:
+        """The account row when the password is right; else the contract's refusal."""
+        from gateway.accounts.service import login_problem, normalise_login
+        if not isinstance(login, str) or not isinstance(password, str):
+            raise Invalid("login and password are required")
+        limits = LimitPolicy.of(tenant)
+        await self.limiter.check_ip(tenant, ip)
+        row = await self.accounts.row(tenant, login) if login_problem(login) is None else None
+        if row is None:
+            counter = self.limiter.unknown(tenant, normalise_login(login[:256]))
+            who = Subject(UNKNOWN_SUBJECT, {"login_digest": str(counter.key)[:12]})
+            await self._open(tenant, counter, await self.limiter.state(counter), limits, who, ip, "login.locked")
+            outcome = await self._attempt(tenant, counter, None, password, limits, who, ip, "login.locked")
+            await self._failed(tenant, who, "unknown_login", outcome, ip)
+        assert row is not None
+        counter, who = self.limiter.account(tenant, row["id"]), Subject(row["login"], {})
+        row = {**row, **await self._open(tenant, counter, row, limits, who, ip, "login.locked")}
+        if row["status"] != "active":
+            await self.audit.record(tenant.id, "anonymous", "login.refused", row["login"],
+                                    {"reason": row["status"], "ip": ip})
+            if row["status"] == "pending":
+                raise AccountPending("this account waits for approval")
+            raise AccountDisabled("this account is disabled")
+        outcome = await self._attempt(tenant, counter, row["password_hash"], password, limits, who, ip, "login.locked")
+        if not outcome.ok:
+            await self._failed(tenant, who, "wrong_password" if row["password_hash"] else "no_password", outcome, ip)
+        row = {**row, "password_hash": await self._rehash(tenant, row, password)}
+        await self.audit.record(tenant.id, row["login"], "login.ok", row["login"], {"method": "password", "ip": ip})
+        return row
+
+    async def _failed(self, tenant: Tenant, who: Subject, reason: str, outcome: Outcome, ip: str) -> None:
+        await self.audit.record(tenant.id, "anonymous", "login.failed", who.name,
+                                {**who.detail, "reason": reason, "remaining_attempts": outcome.remaining, "ip": ip})
+        details: dict[str, Any] = {"remaining_attempts": outcome.remaining}
+        if outcome.locked_until is not None:
+            details.update(locked_details(outcome.locked_until))
+        raise BadCredentials(_BAD, details)
+
+    async def _rehash(self, tenant: Tenant, row: Row, password: str) -> str:
+        """Upgrade a hash made with older parameters, now that the password is known; returns the
+        hash the row holds for this password (the bind checks it is still the same)."""
+        old = str(row["password_hash"])
+        if not self.hasher.needs_rehash(old):
+            return old
+        try:
+            new = await self.hasher.hash(password)
+        except (HasherOverloaded, ValueError):
+            return old
+        result = await self.accounts.storage.execute(
+            "UPDATE accounts SET password_hash = ? WHERE tenant_id = ? AND id = ? AND password_hash = ?",
+            (new, tenant.id, row["id"], old))
+        if not result.rowcount:
+            return old
+        await self.audit.record(tenant.id, "system", "password.rehashed", row["login"])
+        return new
+
+    # ---- the person's own password change ---------------------------------------------------
+    async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any, ip: str) -> None:
+        """The current password (counted like a sign-in attempt), then the new one; every binding ends."""
+        from gateway.accounts.service import check_new_password
+        if not isinstance(new, str):
+            raise Invalid("new_password is required", {"field": "new_password"})
+        old = old if isinstance(old, str) else ""  # no current password: refused below like a wrong one
+        accounts = self.accounts
+        row = await accounts.row_by_id(tenant, session.account_id)
+        if row is None:
+            raise NotFound("no such account")
+        check_new_password(tenant, new, row["login"], row["name"])
+        limits = LimitPolicy.of(tenant)
+        await self.limiter.check_ip(tenant, ip)
+        counter, who = self.limiter.account(tenant, row["id"]), Subject(row["login"], {})
+        action = "password.change_refused"
+        await self._open(tenant, counter, row, limits, who, ip, action)
+        outcome = await self._attempt(tenant, counter, row["password_hash"], old, limits, who, ip, action)
+        if not outcome.ok:
+            await self.audit.record(tenant.id, row["login"], action, row["login"],
+                                    {"reason": "wrong current password", "remaining_attempts": outcome.remaining})
+            if outcome.locked_until is not None:
+                raise Locked(_LOCKED, {**locked_details(outcome.locked_until), "remaining_attempts": 0})
+            raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
+        if new == old:
+            raise WeakPasswordError(_SAME, {"rule": "same_as_current"})
+        hashed = await accounts.hash_password(new)
+        now = self.clock.now()
+        async with accounts.storage.transaction() as tx:
+            # Only over the hash that was checked: a reset landing meanwhile wins.
+            changed = await tx.execute(
+                "UPDATE accounts SET password_hash = ?, must_change_password = 0, password_changed_at = ?,"
+                " updated_at = ? WHERE tenant_id = ? AND id = ? AND password_hash = ?",
+                (hashed, now, now, tenant.id, row["id"], row["password_hash"]))
+            if changed.rowcount != 1:
+                raise Conflict("the password was changed meanwhile; sign in again")
+            await self.audit.record(tenant.id, row["login"], "password.changed", row["login"], ex=tx)
+            await accounts.bindings.end_for_account(tx, tenant, row["id"], "password_changed", row["login"])

@@ -1,0 +1,307 @@
+"""The WeChat callback pipeline of every tenant: size, signature, freshness, hardened parsing and
+decryption, then dedupe across processes and dispatch to the tenant's rules. Every callback answers
+within ANSWER_SECONDS whatever storage does: bookkeeping writes finish after the answer."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Awaitable, Mapping
+
+from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key
+from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
+from gateway.callbacks.followers import FollowerStore
+from gateway.storage import StorageError
+from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
+from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
+from gateway.platform.tenant import Tenant
+from tenants import Links, MessageContext, Rule, RuleBook, route
+
+if TYPE_CHECKING:
+    from gateway.root import Gateway
+
+log = logging.getLogger(__name__)
+
+MAX_SKEW_SECONDS = 300
+ANSWER_SECONDS = 4.5         # WeChat gives up after 5 s; leave room for the reply to travel
+HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
+DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
+PURGE_EVERY_SECONDS = 3600.0
+_MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+
+
+@dataclass(frozen=True)
+class CallbackQuery:
+    """The query parameters WeChat signs a callback with (all strings, empty when absent)."""
+    signature: str = ""
+    timestamp: str = ""
+    nonce: str = ""
+    echostr: str = ""
+    encrypt_type: str = ""
+    msg_signature: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackResponse:
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+
+    @classmethod
+    def reply(cls, body: bytes) -> "CallbackResponse":
+        """A passive reply (XML) or the bare `success` acknowledgement."""
+        return cls(body, "application/xml; charset=utf-8" if body.startswith(b"<") else "text/plain; charset=utf-8")
+
+
+class Rejected(Exception):
+    """A refused callback: the metric outcome and the error the caller answers with."""
+
+    def __init__(self, outcome: str, error: GatewayError) -> None:
+        super().__init__(outcome)
+        self.outcome, self.error = outcome, error
+
+
+class _NoInbox:
+    """Until an inbox provider is installed every openid counts as unbound."""
+
+    async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
+        return None
+
+
+async def _no_delivery_hook(tenant: Tenant, msgid: str, status: str) -> None:
+    return None
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame: enough to find a bug without logging the message (it may
+    quote what the user wrote)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+
+
+class CallbackService:
+    def __init__(self, gw: "Gateway", rulebook: RuleBook | None = None) -> None:
+        self.gw = gw
+        self.followers = FollowerStore(gw.storage, gw.clock)
+        self.background = Background()
+        self.dedupe = ReplyDedupe(gw.storage, gw.cache, gw.clock, self.background)
+        self.rulebook = rulebook or RuleBook()
+        self._late: set[asyncio.Task[Any]] = set()
+        self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
+
+    # ---- entry points ---------------------------------------------------------------------
+    async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
+        """The GET handshake: echostr back, verbatim, for a correctly signed and fresh request."""
+        tenant = self.gw.registry.require(slug)
+        return await self._measured(tenant, self._verify(tenant, query))
+
+    async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int) -> CallbackResponse:
+        """A POST push; `size` is the full body length (`body` may be cut short when it is too large)."""
+        deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS
+        tenant = self.gw.registry.require(slug)
+        return await self._measured(tenant, self._process(tenant, query, body, size, deadline))
+
+    async def _measured(self, tenant: Tenant, work: Awaitable[tuple[CallbackResponse, str]]) -> CallbackResponse:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            response, outcome = await work
+            return response
+        except Rejected as exc:
+            outcome = exc.outcome
+            raise exc.error from None
+        finally:
+            self.gw.metrics.callbacks.labels(tenant=tenant.slug, outcome=outcome).inc()
+            self.gw.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
+
+    async def _verify(self, tenant: Tenant, query: CallbackQuery) -> tuple[CallbackResponse, str]:
+        self._check_signed(tenant, query)
+        if not query.echostr:
+            raise Rejected("bad_request", Forbidden("echostr is missing"))
+        return CallbackResponse(query.echostr.encode("utf-8")), "verified"
+
+    async def _process(self, tenant: Tenant, query: CallbackQuery, body: bytes, size: int,
+                       deadline: float) -> tuple[CallbackResponse, str]:
+        if size > MAX_XML_BYTES:
+            raise Rejected("too_large", TooLarge(f"the body is larger than {MAX_XML_BYTES} bytes",
+                                                 {"limit": MAX_XML_BYTES}))
+        self._check_signed(tenant, query)
+        encrypted = query.encrypt_type.lower() == "aes"
+        if not encrypted and tenant.message_mode == "safe":
+            # A plain `signature` does not cover the body, so safe mode accepts only msg_signature'd bodies.
+            raise Rejected("bad_signature", Forbidden("this account expects encrypted messages"))
+        outer = self._parse(body)
+        crypto: MessageCrypto | None = None
+        if encrypted:
+            message, crypto = self._decrypt(tenant, query, outer)
+        else:
+            message = outer
+        if any(not message.get(name) for name in _MESSAGE_FIELDS) or not message["CreateTime"].isdigit():
+            raise Rejected("bad_xml", Invalid("the message lacks ToUserName, FromUserName, CreateTime or MsgType"))
+
+        key = dedupe_key(message)
+        if key is None:
+            reply, outcome = await self._dispatch(tenant, message, query, crypto, deadline)
+            return CallbackResponse.reply(reply), outcome
+        claim = await self.dedupe.claim(tenant.id, key, deadline)
+        if claim.reply is not None:
+            return CallbackResponse.reply(claim.reply), "duplicate"
+        assert claim.record is not None
+        if claim.pending:
+            self.background.spawn(self._handle_once_claimed(tenant, message, query, crypto, key, claim.record),
+                                  "deferred callback")
+            return CallbackResponse.reply(SUCCESS), "deferred"
+        reply, outcome = await self._dispatch(tenant, message, query, crypto, deadline)
+        await self.dedupe.store(tenant.id, key, reply, claim.record)
+        return CallbackResponse.reply(reply), outcome
+
+    async def _handle_once_claimed(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
+                                   crypto: MessageCrypto | None, key: str, record: "asyncio.Task[str]") -> None:
+        """WeChat got `success` before storage (the only guard, the cache being down) said whether this
+        call won the claim; handle the message now unless another call holds it."""
+        if await record == DUPLICATE:
+            return
+        deadline = asyncio.get_running_loop().time() + HANDLER_SECONDS
+        reply, _ = await self._dispatch(tenant, message, query, crypto, deadline)
+        await self.dedupe.store(tenant.id, key, reply, record)
+
+    # ---- checks ---------------------------------------------------------------------------
+    def _check_signed(self, tenant: Tenant, query: CallbackQuery) -> None:
+        if not check_signature(tenant.secrets.token, query.signature, query.timestamp, query.nonce):
+            raise Rejected("bad_signature", Forbidden("the signature is not valid"))
+        timestamp = query.timestamp
+        if not timestamp.isdigit() or len(timestamp) > 12 or \
+                abs(self.gw.clock.now() - int(timestamp)) > MAX_SKEW_SECONDS:
+            raise Rejected("stale", Forbidden("the timestamp is more than 300 seconds off"))
+        self._note_seen(tenant)
+
+    def _note_seen(self, tenant: Tenant) -> None:
+        """Record callback_seen for the checklist after the answer, not on the callback's clock."""
+        if tenant.id in self._noting_seen:
+            return
+        self._noting_seen.add(tenant.id)
+
+        async def record() -> None:
+            try:
+                await self.gw.state.set(tenant.id, "callback_seen", True)
+            except StorageError:
+                log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
+            finally:
+                self._noting_seen.discard(tenant.id)
+
+        self.background.spawn(record(), "recording callback_seen")
+
+    @staticmethod
+    def _parse(body: bytes) -> dict[str, str]:
+        try:
+            return parse_xml(body)
+        except XmlError:
+            raise Rejected("bad_xml", Invalid("the body is not an acceptable WeChat XML message")) from None
+
+    def _decrypt(self, tenant: Tenant, query: CallbackQuery,
+                 outer: dict[str, str]) -> tuple[dict[str, str], MessageCrypto]:
+        encrypt = outer.get("Encrypt", "")
+        if not encrypt or not outer.get("ToUserName"):
+            raise Rejected("bad_xml", Invalid("an encrypted message needs ToUserName and Encrypt"))
+        keys = [k for k in (tenant.secrets.encoding_aes_key, tenant.secrets.previous_encoding_aes_key) if k]
+        if not keys:
+            raise Rejected("bad_crypto", Forbidden("this account has no EncodingAESKey"))
+        cryptos = [MessageCrypto(tenant.secrets.token, key, tenant.app_id) for key in keys]
+        if not cryptos[0].check_msg_signature(query.msg_signature, query.timestamp, query.nonce, encrypt):
+            raise Rejected("bad_signature", Forbidden("the msg_signature is not valid"))
+        try:
+            plaintext, crypto = decrypt_with_any(cryptos, encrypt)
+        except CryptoError:
+            # One answer for bad base64, padding, length or another AppID: no oracle for an attacker.
+            raise Rejected("bad_crypto", Forbidden("the message does not decrypt for this account")) from None
+        return self._parse(plaintext), crypto
+
+    # ---- dispatch -------------------------------------------------------------------------
+    def context(self, tenant: Tenant, message: Mapping[str, str]) -> MessageContext:
+        ext = self.gw.extensions
+        return MessageContext(
+            tenant=tenant, message=message, links=Links(self.gw.public_url, tenant.slug),
+            inbox=ext.get("inbox") or _NoInbox(), deliveries=ext.get("template_finished") or _no_delivery_hook,
+            followers=self.followers, clock=self.gw.clock, audit=self.gw.audit)
+
+    async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
+                        crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
+        ctx = self.context(tenant, message)
+        rule = route(self.rulebook.rules_for(tenant), ctx)
+        if rule is None:
+            return SUCCESS, "ok"
+        task = asyncio.ensure_future(rule.handler(ctx))
+        try:
+            limit = min(HANDLER_SECONDS, deadline - asyncio.get_running_loop().time())
+            reply = await asyncio.wait_for(asyncio.shield(task), max(0.0, limit))
+        except asyncio.TimeoutError:
+            self._finish_late(task, tenant, rule, message)
+            return SUCCESS, "timeout"
+        except Exception as exc:
+            self._handler_failed(tenant, rule, message, exc, "error")
+            return SUCCESS, "handler_error"
+        if reply is None:
+            return SUCCESS, "ok"
+        xml = reply.to_xml(message["FromUserName"], message["ToUserName"], int(self.gw.clock.now()))
+        if crypto is None:
+            return xml, "ok"
+        try:
+            return crypto.encrypt_reply(xml, query.timestamp, query.nonce), "ok"
+        except ValueError:
+            # The request's nonce cannot be written into the reply XML safely: sign with fresh values.
+            return crypto.encrypt_reply(xml, str(int(self.gw.clock.now())), secrets.token_hex(8)), "ok"
+
+    def _handler_failed(self, tenant: Tenant, rule: Rule, message: Mapping[str, str], exc: BaseException,
+                        kind: str) -> None:
+        self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind=kind).inc()
+        log.error("handler %s of tenant %s failed on %s/%s: %s at %s", rule.name, tenant.slug,
+                  message.get("MsgType", ""), message.get("Event", ""), type(exc).__name__, _where(exc))
+
+    def _finish_late(self, task: "asyncio.Task[Any]", tenant: Tenant, rule: Rule,
+                     message: Mapping[str, str]) -> None:
+        """WeChat got `success`; the handler keeps running and its end is logged and counted."""
+        self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind="timeout").inc()
+        kind = (message.get("MsgType", ""), message.get("Event", ""))
+        log.warning("handler %s of tenant %s ran past the callback's deadline on %s/%s; answered success, "
+                    "still running", rule.name, tenant.slug, *kind)
+        started = time.perf_counter()
+        self._late.add(task)
+
+        def done(finished: "asyncio.Task[Any]") -> None:
+            self._late.discard(finished)
+            if finished.cancelled():
+                log.error("late handler %s of tenant %s was cancelled", rule.name, tenant.slug)
+            elif finished.exception() is not None:
+                self._handler_failed(tenant, rule, message, finished.exception(), "late_error")  # type: ignore[arg-type]
+            else:
+                log.info("late handler %s of tenant %s finished after %.1f s more", rule.name, tenant.slug,
+                         time.perf_counter() - started)
+
+        task.add_done_callback(done)
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Give handlers still running past their deadline, and the writes after answers, a moment to
+        finish at shutdown (storage closes next)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (pending := self._late | self.background.tasks) and loop.time() < deadline:
+            await asyncio.wait(pending, timeout=deadline - loop.time())
+
+    async def purge_loop(self) -> None:
+        delay = 60.0 + secrets.randbelow(60)  # processes started together do not all purge at once
+        while True:
+            await asyncio.sleep(delay)
+            delay = PURGE_EVERY_SECONDS
+            try:
+                await self.dedupe.purge()
+            except StorageError:
+                log.warning("old callback dedupe rows not purged (storage unavailable)")
+
+
+async def install(gw: "Gateway") -> None:
+    service = CallbackService(gw)
+    gw.callbacks = service
+    gw.on_stop(service.drain)
+    gw.run_in_background(service.purge_loop())

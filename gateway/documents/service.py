@@ -1,0 +1,313 @@
+"""Documents of a tenant with their approvers and CC recipients: idempotent upsert that queues
+each (document, recipient, role) notification once, decisions, closing, inbox queries."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from gateway.platform.clock import iso
+from gateway.platform.errors import Conflict, Invalid, NotFound
+from gateway.storage import DuplicateKey, Executor, Row, StorageError, TransientConflict
+from gateway.platform.tenant import Tenant
+
+if TYPE_CHECKING:
+    from gateway.root import Gateway
+    from gateway.documents.outbox import Outbox
+
+DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LOGIN_MAX = 64
+BODY_KEYS = {"type", "title", "summary", "applicant", "submitted_at", "fields", "approvers", "cc"}
+CLOSED = ("approved", "rejected", "withdrawn")
+DECISIONS = ("approve", "reject")
+COMMENT_MAX = 500
+# The only deliveries a later PUT queues again: no send reached WeChat for them. Any other
+# (a failure, or a timeout WeChat may have accepted) could repeat a message long after WeChat's
+# client_msg_id window, so "already_notified" it stays.
+REQUEUE = ("unbound", "failed:removed", "failed:no_template")
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    type: str
+    title: str
+    summary: str
+    applicant: str
+    submitted_at: str
+    fields: list[dict[str, str]]
+    approvers: list[str]
+    cc: list[str]
+
+
+def _text(body: dict[str, Any], key: str, limit: int, problems: list[str], required: bool = True) -> str:
+    value = body.get(key, None if required else "")
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        problems.append(f"{key} must be {'a non-empty' if required else 'a'} text of at most {limit} characters")
+        return ""
+    return value
+
+
+def _logins(body: dict[str, Any], key: str, problems: list[str]) -> list[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or len(value) > 5000 or not all(
+            isinstance(v, str) and 0 < len(v) <= LOGIN_MAX for v in value):
+        problems.append(f"{key} must be a list of logins")
+        return []
+    return list(dict.fromkeys(value))
+
+
+def parse_document(doc_id: str, body: Any) -> DocumentInput:
+    """Check a PUT body; every problem is named (unknown fields too) in one 400."""
+    problems: list[str] = []
+    if not DOC_ID_RE.match(doc_id):
+        problems.append("doc_id must be 1 to 64 letters, digits, '.', '_' or '-'")
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object")
+    problems.extend(f"{key} is not a known field" for key in sorted(set(body) - BODY_KEYS))
+    kind = _text(body, "type", 64, problems)
+    title = _text(body, "title", 200, problems)
+    summary = _text(body, "summary", 2000, problems, required=False)
+    applicant = _text(body, "applicant", 100, problems)
+    submitted_at = _text(body, "submitted_at", 64, problems)
+    if submitted_at:
+        try:
+            if datetime.fromisoformat(submitted_at).tzinfo is None:
+                problems.append("submitted_at must carry a zone offset")
+        except ValueError:
+            problems.append("submitted_at must be an ISO 8601 time with a zone offset")
+    fields = body.get("fields", [])
+    if not isinstance(fields, list) or len(fields) > 100 or not all(
+            isinstance(f, dict) and set(f) == {"label", "value"} and isinstance(f["label"], str)
+            and isinstance(f["value"], str) and len(f["label"]) <= 100 and len(f["value"]) <= 2000
+            for f in fields):
+        problems.append("fields must be a list of at most 100 {label, value} texts")
+        fields = []
+    approvers, cc = _logins(body, "approvers", problems), _logins(body, "cc", problems)
+    if problems:
+        raise Invalid("the document is not valid", {"problems": problems})
+    return DocumentInput(kind, title, summary, applicant, submitted_at,
+                         [{"label": f["label"], "value": f["value"]} for f in fields], approvers, cc)
+
+
+def document_view(row: Row) -> dict[str, Any]:
+    return {"id": row["doc_id"], "type": row["type"], "title": row["title"], "summary": row["summary"],
+            "applicant": row["applicant"], "submitted_at": row["submitted_at"], "fields": json.loads(row["fields"]),
+            "status": row["status"], "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"]),
+            "closed_at": iso(row["closed_at"])}
+
+
+def _decision_view(r: Row) -> dict[str, Any]:
+    return {"login": r["login"], "role": r["role"], "decision": r["decision"], "comment": r["comment"],
+            "decided_at": iso(r["decided_at"])}
+
+
+def _retryable(exc: StorageError) -> bool:
+    return isinstance(exc, (DuplicateKey, TransientConflict))
+
+
+class Documents:
+    def __init__(self, gw: "Gateway", outbox: "Outbox") -> None:
+        self.gw, self.storage, self.clock, self.outbox = gw, gw.storage, gw.clock, outbox
+
+    async def _doc(self, ex: Executor, tenant: Tenant, doc_id: str, lock: bool = False) -> Row | None:
+        return await ex.fetchone("SELECT * FROM documents WHERE tenant_id = ? AND doc_id = ?"
+                                 + (self.storage.for_update if lock else ""), (tenant.id, doc_id))
+
+    async def _require(self, ex: Executor, tenant: Tenant, doc_id: str, lock: bool = False) -> Row:
+        doc = await self._doc(ex, tenant, doc_id, lock)
+        if doc is None:
+            raise NotFound("no such document", {"doc_id": doc_id})
+        return doc
+
+    async def _recipient_rows(self, ex: Executor, document_id: int) -> list[Row]:
+        return await ex.fetchall("SELECT * FROM document_recipients WHERE document_id = ? ORDER BY id",
+                                 (document_id,))
+
+    # ---- tenant API --------------------------------------------------------------------------------
+    async def put(self, tenant: Tenant, doc_id: str, body: Any) -> tuple[dict[str, Any], bool]:
+        """Create or update; returns ({"document", "notifications"}, created)."""
+        doc = parse_document(doc_id, body)
+        logins = list(dict.fromkeys(doc.approvers + doc.cc))
+        found = await self.gw.accounts.recipients(tenant, logins) if logins else {}
+        for attempt in (1, 2, 3):
+            try:
+                result = await self._put_once(tenant, doc_id, doc, found)
+                break
+            except StorageError as exc:  # a concurrent first PUT of the same document, or a deadlock
+                if attempt == 3 or not _retryable(exc):
+                    raise
+        self.gw.notifications.wake()
+        return result
+
+    async def _put_once(self, tenant: Tenant, doc_id: str, doc: DocumentInput,
+                        found: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        now = self.clock.now()
+        values = (doc.type, doc.title, doc.summary, doc.applicant, doc.submitted_at,
+                  json.dumps(doc.fields, ensure_ascii=False))
+        notifications: list[dict[str, str]] = []
+        async with self.storage.transaction() as tx:
+            row = await self._doc(tx, tenant, doc_id, lock=True)
+            created = row is None
+            if row is None:
+                inserted = await tx.execute(
+                    "INSERT INTO documents (tenant_id, doc_id, type, title, summary, applicant, submitted_at,"
+                    " fields, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    (tenant.id, doc_id, *values, now, now))
+                document_id = inserted.lastrowid
+            elif row["status"] != "open":
+                raise Conflict("the document is closed", {"status": row["status"]})
+            else:
+                document_id = row["id"]
+                await tx.execute("UPDATE documents SET type = ?, title = ?, summary = ?, applicant = ?,"
+                                 " submitted_at = ?, fields = ?, updated_at = ? WHERE id = ?",
+                                 (*values, now, document_id))
+            assert document_id is not None
+            existing = {(r["login"], r["role"]): r for r in await self._recipient_rows(tx, document_id)}
+            wanted: set[tuple[str, str]] = set()
+            for login, role in [(x, "approver") for x in doc.approvers] + [(x, "cc") for x in doc.cc]:
+                who = found.get(login)
+                # Rows hold the account's own spelling of the login, whatever case the PUT used.
+                key = (who.login if who is not None and who.status else login, role)
+                status = "already_notified" if key in wanted else await self._notify(
+                    tx, tenant, document_id, key[0], role, existing.get(key), who, now)
+                wanted.add(key)
+                notifications.append({"login": login, "role": role, "status": status})
+            for key, r in existing.items():
+                if key not in wanted and r["active"]:
+                    await tx.execute("UPDATE document_recipients SET active = 0, updated_at = ? WHERE id = ?",
+                                     (now, r["id"]))
+            stored = await self._require(tx, tenant, doc_id)
+        return {"document": document_view(stored), "notifications": notifications}, created
+
+    async def _notify(self, tx: Executor, tenant: Tenant, document_id: int, login: str, role: str,
+                      row: Row | None, who: Any, now: float) -> str:
+        """Decide one recipient's status, writing its row and (when due) its outbox row."""
+        if row is not None and not row["active"]:
+            await tx.execute("UPDATE document_recipients SET active = 1, updated_at = ? WHERE id = ?", (now, row["id"]))
+        if row is not None and (row["msgid"] is not None or row["delivery"] not in REQUEUE):
+            return "already_notified"
+        status = getattr(who, "status", None)
+        if status is None:
+            return "unknown_account"
+        if status == "departed":
+            return "departed"
+        delivery = "queued" if status == "active" and who.openid else "unbound"
+        if row is None:
+            inserted = await tx.execute(
+                "INSERT INTO document_recipients (tenant_id, document_id, login, role, account_id, active, delivery,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                (tenant.id, document_id, login, role, who.account_id, delivery, now, now))
+            recipient_id = inserted.lastrowid
+        else:
+            recipient_id = row["id"]
+            await tx.execute("UPDATE document_recipients SET delivery = ?, account_id = ?, updated_at = ?"
+                             " WHERE id = ?", (delivery, who.account_id, now, recipient_id))
+        assert recipient_id is not None
+        if delivery == "queued":
+            await self.outbox.enqueue(tx, tenant.id, recipient_id)
+        return delivery
+
+    async def get(self, tenant: Tenant, doc_id: str) -> dict[str, Any]:
+        doc = await self._require(self.storage, tenant, doc_id)
+        rows = await self._recipient_rows(self.storage, doc["id"])
+        rows.sort(key=lambda r: (r["role"] != "approver", r["id"]))
+        return {**document_view(doc), "recipients": [
+            {**_decision_view(r), "delivery": r["delivery"]} for r in rows if r["active"]]}
+
+    async def close(self, tenant: Tenant, doc_id: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or set(body) != {"status"} or body["status"] not in CLOSED:
+            raise Invalid("the body must be {\"status\": \"approved|rejected|withdrawn\"}")
+        await self.storage.retrying(lambda: self._close_once(tenant, doc_id, body["status"]))
+        return await self.get(tenant, doc_id)
+
+    async def _close_once(self, tenant: Tenant, doc_id: str, status: str) -> None:
+        now = self.clock.now()
+        async with self.storage.transaction() as tx:
+            doc = await self._require(tx, tenant, doc_id, lock=True)
+            if doc["status"] == "open":
+                await tx.execute("UPDATE documents SET status = ?, closed_at = ?, updated_at = ? WHERE id = ?",
+                                 (status, now, now, doc["id"]))
+                await self.gw.audit.record(tenant.id, "api", "document.closed", doc_id, {"status": status}, ex=tx)
+            elif doc["status"] != status:
+                raise Conflict("the document is already closed", {"status": doc["status"]})
+
+    # ---- recipients (mobile) -----------------------------------------------------------------------
+    async def decide(self, tenant: Tenant, doc_id: str, account_id: int, login: str, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or not set(body) <= {"decision", "comment"}:
+            raise Invalid("the body must be {\"decision\": \"approve|reject\", \"comment\": \"…\"}")
+        decision, comment = body.get("decision"), body.get("comment") or ""
+        if decision not in DECISIONS:
+            raise Invalid("decision must be approve or reject", {"field": "decision"})
+        if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
+            raise Invalid(f"comment must be a text of at most {COMMENT_MAX} characters", {"field": "comment"})
+        await self.storage.retrying(lambda: self._decide_once(tenant, doc_id, account_id, login, decision, comment))
+        self.gw.notifications.wake_webhooks()
+        return await self.for_recipient(tenant, doc_id, account_id)
+
+    async def _decide_once(self, tenant: Tenant, doc_id: str, account_id: int, login: str, decision: str,
+                           comment: str) -> None:
+        now = self.clock.now()
+        async with self.storage.transaction() as tx:
+            doc = await self._require(tx, tenant, doc_id, lock=True)
+            mine = await tx.fetchall("SELECT * FROM document_recipients WHERE document_id = ? AND account_id = ?"
+                                     " AND active = 1", (doc["id"], account_id))
+            if not mine:
+                raise NotFound("no such document", {"doc_id": doc_id})
+            approver = next((r for r in mine if r["role"] == "approver"), None)
+            if approver is None:
+                raise Conflict("only approvers decide on this document")
+            if doc["status"] != "open":
+                raise Conflict("the document is closed", {"status": doc["status"]})
+            done = await tx.execute("UPDATE document_recipients SET decision = ?, comment = ?, decided_at = ?,"
+                                    " updated_at = ? WHERE id = ? AND decision IS NULL",
+                                    (decision, comment, now, now, approver["id"]))
+            if done.rowcount != 1:
+                raise Conflict("you have already decided on this document")
+            data = {"doc_id": doc_id, "login": login, "decision": decision, "comment": comment,
+                    "decided_at": iso(now)}
+            await self.gw.events.emit(tenant, "document.decision", data, ex=tx)
+            await self.gw.audit.record(tenant.id, login, "document.decision", doc_id,
+                                       {"decision": decision}, ex=tx)
+
+    async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> dict[str, Any]:
+        """The document as one of its recipients sees it; 404 for anyone else."""
+        doc = await self._doc(self.storage, tenant, doc_id) if DOC_ID_RE.match(doc_id) else None
+        rows = await self._recipient_rows(self.storage, doc["id"]) if doc else []
+        rows = [r for r in rows if r["active"]]
+        mine = [r for r in rows if r["account_id"] == account_id]
+        if doc is None or not mine:
+            raise NotFound("no such document", {"doc_id": doc_id})
+        approver = next((r for r in mine if r["role"] == "approver"), None)
+        rows.sort(key=lambda r: (r["role"] != "approver", r["id"]))
+        return {**document_view(doc), "recipients": [_decision_view(r) for r in rows],
+                "my_role": "approver" if approver else "cc",
+                "can_decide": bool(approver and approver["decision"] is None and doc["status"] == "open")}
+
+    async def inbox(self, tenant: Tenant, account_id: int) -> list[dict[str, Any]]:
+        """Open documents of this login: approvals still waiting, then decided ones, then copies."""
+        rows = await self.storage.fetchall(
+            "SELECT d.doc_id, d.type, d.title, d.created_at, r.role, r.decision FROM document_recipients r"
+            " JOIN documents d ON d.id = r.document_id WHERE r.tenant_id = ? AND r.account_id = ? AND r.active = 1"
+            " AND d.status = 'open' ORDER BY d.created_at DESC, d.id DESC", (tenant.id, account_id))
+        items: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            status = "cc" if r["role"] == "cc" else ("decided" if r["decision"] else "waiting")
+            if r["doc_id"] in items and items[r["doc_id"]]["role"] == "approver":
+                continue  # an approver who is also copied sees the document once, as approver
+            items[r["doc_id"]] = {"id": r["doc_id"], "type": r["type"], "title": r["title"], "role": r["role"],
+                                  "status": status, "created_at": iso(r["created_at"])}
+        order = {"waiting": 0, "decided": 1, "cc": 2}
+        return sorted(items.values(), key=lambda item: order[item["status"]])
+
+    async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
+        """Approvals waiting for the account bound to `openid`; None when nobody is bound to it."""
+        who = await self.gw.accounts.account_for_openid(tenant, openid)
+        if who is None:
+            return None
+        value = await self.storage.fetchval(
+            "SELECT COUNT(*) AS n FROM document_recipients r JOIN documents d ON d.id = r.document_id"
+            " WHERE r.tenant_id = ? AND r.account_id = ? AND r.role = 'approver' AND r.active = 1"
+            " AND r.decision IS NULL AND d.status = 'open'", (tenant.id, who.account_id))
+        return int(value or 0)

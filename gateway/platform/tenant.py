@@ -1,0 +1,95 @@
+"""A tenant as the gateway holds it in memory: public settings, decrypted secrets, and
+the public JSON view (never a secret) with the URLs the tenant types into WeChat."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+from gateway.platform.clock import iso
+
+DEFAULT_POLICY: dict[str, Any] = {
+    "max_login_failures": 5, "lockout_minutes": 15, "password_min_length": 8, "password_classes": [],
+    "first_login_change_password": True, "allow_mobile_registration": False,
+}
+DEFAULT_PEOPLE = {"login_column": "工号", "name_column": "姓名", "position_column": "职位",
+                  "wechat_column": "微信号"}
+DEFAULT_LOGGING = {"mobile": True, "system": True}
+SECRET_WECHAT_KEYS = ("app_secret", "token", "encoding_aes_key")
+
+
+@dataclass
+class TenantSecrets:
+    app_secret: str
+    token: str
+    encoding_aes_key: str | None = None
+    previous_encoding_aes_key: str | None = None
+    webhook_secret: str = ""
+
+
+@dataclass
+class Tenant:
+    id: int
+    slug: str
+    name: str
+    # Public configuration, in the shape of the admin API body minus the secrets.
+    config: dict[str, Any]
+    secrets: TenantSecrets
+    created_at: float
+    updated_at: float
+    revision: int = 1
+    replies: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def app_id(self) -> str:
+        return str(self.config["wechat"]["app_id"])
+
+    @property
+    def original_id(self) -> str | None:
+        return self.config["wechat"].get("original_id")
+
+    @property
+    def message_mode(self) -> str:
+        return str(self.config["wechat"].get("message_mode") or "plain")
+
+    @property
+    def webapi_url(self) -> str | None:
+        return self.config.get("webapi_url")
+
+    @property
+    def templates(self) -> dict[str, Any]:
+        return dict(self.config.get("templates") or {})
+
+    @property
+    def policy(self) -> dict[str, Any]:
+        return {**DEFAULT_POLICY, **(self.config.get("policy") or {})}
+
+    @property
+    def people(self) -> dict[str, str]:
+        return {**DEFAULT_PEOPLE, **(self.config.get("people") or {})}
+
+    @property
+    def logging(self) -> dict[str, bool]:
+        return {**DEFAULT_LOGGING, **(self.config.get("logging") or {})}
+
+    @property
+    def domains(self) -> list[str]:
+        return list(self.config.get("domains") or [])
+
+    def urls(self, public_url: str) -> dict[str, str]:
+        base = f"{public_url}/wx/{self.slug}"
+        return {"callback": f"{base}/callback", "menu_entry": f"{base}/entry?next=inbox",
+                "oauth_domain": urlparse(public_url).hostname or ""}
+
+    def public_view(self, public_url: str) -> dict[str, Any]:
+        body = copy.deepcopy(self.config)
+        wechat = body.setdefault("wechat", {})
+        for key in SECRET_WECHAT_KEYS:
+            wechat.pop(key, None)
+        wechat["has_encoding_aes_key"] = bool(self.secrets.encoding_aes_key)
+        return {
+            "slug": self.slug, "name": self.name, **{k: v for k, v in body.items() if k not in ("slug", "name")},
+            "policy": self.policy, "people": self.people, "logging": self.logging,
+            "urls": self.urls(public_url), "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
+        }
