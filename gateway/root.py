@@ -54,7 +54,7 @@ class Gateway:
         sec = settings.security
 
         # ---- the platform
-        self.storage: Storage = open_storage(settings.storage.url)
+        self.storage: Storage = open_storage(settings.storage.url, settings.storage.query_timeout)
         self.cache: Cache = open_cache(settings.cache.url)
         self.metrics = Metrics()
         self.audit = AuditLog(self.storage, self.clock)
