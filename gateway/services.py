@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from gateway.accounts import service as accounts
 from gateway.callbacks import pipeline as callbacks
+from gateway.console import service as console
 from gateway.documents import workers as notifications
 from gateway.tokens import centre as tokens
 
@@ -14,5 +15,5 @@ if TYPE_CHECKING:
 
 
 async def install_services(gw: "Gateway") -> None:
-    for module in (tokens, callbacks, accounts, notifications):
+    for module in (tokens, callbacks, accounts, notifications, console):
         await module.install(gw)
