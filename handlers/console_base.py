@@ -127,4 +127,5 @@ class ConsoleHandler(BaseHandler):
         self.clear_header("Location")
         heading, text = _ERRORS.get(status_code, ("出错了", "系统出现问题，请稍后再试。"))
         self.render("console/error.html", t=self.t, lang=self.lang, heading=heading, text=text,
-                    session=None, tenant=None, section="", here="/console/", message=None, errors={})
+                    session=None, tenant=None, section="", here=self.request.uri or "/console/", message=None,
+                    errors={})

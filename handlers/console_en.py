@@ -108,7 +108,9 @@ EN: dict[str, str] = {
     "在“广告与服务 → 模板消息”中开通，行业选 IT科技 / IT软件与服务 和 其他 / 其他；选好审批和抄送两个模板后，把模板 ID 填到本系统的模板页。":
         "Turn on Template messages (industries: IT / IT software and services, and Other / Other), pick an "
         "approval and a copy template and enter their template IDs on the templates page.",
-    "去设置模板": "Set the templates", "设置服务号菜单": "Set the menu",
+    "去设置模板": "Set the templates",
+    "模板已设置。第一条单据提醒成功发出后，这一步会显示为已完成。":
+        "Templates are set. This step turns done once the first notification has been sent.", "设置服务号菜单": "Set the menu",
     "启用服务器配置后，微信后台的菜单编辑器不再生效，请在本系统的菜单页编辑并发布菜单。":
         "Once the server URL is enabled WeChat's own menu editor stops working: edit and publish the menu here.",
     "去编辑菜单": "Edit the menu", "将 AppID、AppSecret 等填入本系统并启用服务器配置":

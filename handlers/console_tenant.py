@@ -43,7 +43,7 @@ class ChecklistPage(TenantPage):
         blocked = await self.gw.state.get(tenant.id, "ip_blocked")
         urls = tenant.urls(self.gw.public_url)
         blocked_ip = blocked if isinstance(blocked, str) else None
-        steps = plain_steps(checks, blocked_ip)
+        steps = plain_steps(checks)
         bound = any(s["id"] == "first_binding" and s["ok"] for s in checks["steps"])
         self.render_console("checklist.html", tenant=tenant, section="checklist", steps=steps, urls=urls,
                             todo_values=todo_values(urls, blocked_ip),

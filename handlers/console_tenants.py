@@ -10,6 +10,7 @@ from gateway.console.accounts import OPERATOR_TENANT
 from gateway.console.health import HealthReader
 from gateway.console.settings_form import field_errors, form_values, read_settings
 from gateway.onboarding.checklist import build_checklist
+from gateway.onboarding.checklist_text import plain_steps
 from gateway.platform.clock import iso
 from gateway.platform.errors import Conflict, GatewayError, Invalid
 from handlers.base import SLUG
@@ -32,7 +33,8 @@ class HomePage(ConsoleHandler):
         for tenant in self.gw.registry.all():
             files = await self.gw.registry.verify_files_of(tenant)
             checks = await build_checklist(tenant, self.gw.state, self.gw.public_url, files)
-            health = await reader.of(tenant.id, [s["ok"] for s in checks["steps"]])
+            steps = plain_steps(checks)  # the seed's eight steps, as on the tenant's checklist page
+            health = await reader.of(tenant.id, [s.state == "done" for s in steps])
             rows.append((tenant, health))
         message = self.t("密码已修改。") if self.get_query_argument("changed", None) else None
         self.render_console("tenants.html", section="tenants", rows=rows, iso=iso, message=message)

@@ -31,9 +31,8 @@ def todo_values(urls: dict[str, str], blocked_ip: str | None) -> dict[str, str]:
     return {"ip": blocked_ip or "", "domain": urls["oauth_domain"], "callback": urls["callback"]}
 
 
-def plain_steps(checks: dict[str, Any], blocked_ip: str | None) -> list[PlainStep]:
-    """The seed's eight steps from the JSON checklist's steps (`{"steps": [{"id", "ok", ...}]}`) and
-    the IP WeChat asked to whitelist, if any."""
+def plain_steps(checks: dict[str, Any]) -> list[PlainStep]:
+    """The seed's eight steps from the JSON checklist's steps (`{"steps": [{"id", "ok", ...}]}`)."""
     ok = {step["id"]: step["ok"] for step in checks["steps"]}
     credentials = ok.get("credentials")
     # Registration and certification cannot be read from outside: a working token proves the
@@ -49,12 +48,13 @@ def plain_steps(checks: dict[str, Any], blocked_ip: str | None) -> list[PlainSte
                   None, ""),
         PlainStep(3, "启用开发者，获得 AppID 和 AppSecret", _state(credentials),
                   "在“设置与开发 → 基本配置”中启用开发者密码，把 AppID 和 AppSecret 抄下来，填到本系统的设置页。AppSecret 只显示一次，忘记了只能重置。", "settings", "去填写 AppID / Secret"),
-        PlainStep(4, "设置 IP 白名单", _state(False if blocked_ip else (True if credentials else None)),
-                  "微信拒绝了来自 {ip} 的请求：请在“基本配置 → IP 白名单”中加入 {ip}，大约 5 分钟后生效。" if blocked_ip else
+        PlainStep(4, "设置 IP 白名单", _state(ok.get("ip_whitelist")),
+                  "微信拒绝了来自 {ip} 的请求：请在“基本配置 → IP 白名单”中加入 {ip}，大约 5 分钟后生效。" if ok.get("ip_whitelist") is False else
                   "在“基本配置 → IP 白名单”中加入本系统的出口 IP（向平台运营方索取）。", None, ""),
         PlainStep(5, "设置 JS 接口安全域名、网页授权域名", _state(ok.get("oauth_domain")),
                   "在“设置与开发 → 公众号设置 → 功能设置”中把网页授权域名和 JS 接口安全域名都填为 {domain}，下载页面提示的校验文件，上传到本系统后再回到微信点“确定”。", "verify", "去上传校验文件"),
         PlainStep(6, "开启消息模板", _state(ok.get("templates")),
+                  "模板已设置。第一条单据提醒成功发出后，这一步会显示为已完成。" if ok.get("templates") is None else
                   "在“广告与服务 → 模板消息”中开通，行业选 IT科技 / IT软件与服务 和 其他 / 其他；选好审批和抄送两个模板后，把模板 ID 填到本系统的模板页。", "templates", "去设置模板"),
         PlainStep(7, "设置服务号菜单", _state(ok.get("menu")),
                   "启用服务器配置后，微信后台的菜单编辑器不再生效，请在本系统的菜单页编辑并发布菜单。",
