@@ -7,7 +7,7 @@ from typing import Any
 import tornado.web
 
 from gateway.console.accounts import OPERATOR_TENANT
-from gateway.console.health import HealthReader
+from gateway.console.health import HealthReader, beijing_time
 from gateway.console.settings_form import field_errors, form_values, read_settings
 from gateway.onboarding.checklist import build_checklist
 from gateway.onboarding.checklist_text import plain_steps
@@ -37,7 +37,7 @@ class HomePage(ConsoleHandler):
             health = await reader.of(tenant.id, [s.state == "done" for s in steps])
             rows.append((tenant, health))
         message = self.t("密码已修改。") if self.get_query_argument("changed", None) else None
-        self.render_console("tenants.html", section="tenants", rows=rows, iso=iso, message=message)
+        self.render_console("tenants.html", section="tenants", rows=rows, when=beijing_time, message=message)
 
 
 class NewTenantPage(ConsoleHandler):

@@ -218,3 +218,24 @@ async def test_settings_save_through_the_registry_and_errors_save_nothing(env) -
         for name, text in (("app_id", "wx 开头"), ("webapi_url", "不能是内网"), ("token", "3 到 32 位")):
             assert re.search(rf'id="error-{name}">[^<]*{text}', bad2.text), name
         assert g.gw.registry.require("acme").revision == revision
+
+
+async def test_operator_accounts_sign_in_without_a_company_code(env) -> None:
+    async with env.gateway() as g:
+        await g.create_tenant("acme")
+        op = ConsoleClient(g)
+        await op.sign_in_operator()
+        created = await op.post("/console/operators", {"action": "create", "login": "ops1"})
+        first = re.search(r'id="new-password">([^<]+)<', created.text).group(1)
+        c = ConsoleClient(g)
+        as_tenant = await c.post("/console/login", {"slug": "acme", "login": "ops1", "password": first})
+        assert as_tenant.status == 401  # an operator account is no administrator of acme
+        ok = await c.post("/console/login", {"slug": "", "login": "ops1", "password": first})
+        assert ok.status == 302
+        assert (await c.post("/console/account/password", {"current": first, "new": NEW_PASSWORD})).status == 302
+        home = await c.get("/console/")
+        assert home.status == 200 and 'data-slug="acme"' in home.text
+        accounts = await op.get("/console/operators")
+        account_id = re.search(r'name="account_id" value="(\d+)"', accounts.text).group(1)
+        assert (await op.post("/console/operators", {"action": "delete", "account_id": account_id})).status == 200
+        assert (await c.get("/console/")).status == 302  # its sessions ended with it

@@ -23,6 +23,11 @@ class Health:
     webhook_failures: int
 
 
+def beijing_time(ts: float) -> str:
+    """A time as the console shows it: Beijing time to the minute."""
+    return datetime.fromtimestamp(ts, BEIJING).strftime("%Y-%m-%d %H:%M")
+
+
 def start_of_day(now: float) -> float:
     local = datetime.fromtimestamp(now, BEIJING)
     return local.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()

@@ -3,6 +3,7 @@ sign-out, by idle time, by a maximum age, and when the account is deleted or its
 from __future__ import annotations
 
 import hashlib
+import random
 import secrets
 from dataclasses import dataclass
 
@@ -12,6 +13,7 @@ from gateway.storage import Storage
 IDLE_SECONDS = 30 * 60.0
 MAX_AGE_SECONDS = 12 * 3600.0
 TOUCH_EVERY = 60.0  # last_seen is rewritten at most this often, sparing a write per page
+PURGE_ODDS = 20     # one sign-in in this many sweeps away the sessions that timed out
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class ConsoleSessions:
         await self.storage.execute(
             "INSERT INTO console_sessions (id_hash, tenant_id, account_id, role, actor, created_at, last_seen)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)", (token_hash(token), tenant_id, account_id, role, actor, now, now))
+        if random.randrange(PURGE_ODDS) == 0:
+            await self.purge()
         return token
 
     async def get(self, token: str | None) -> ConsoleSession | None:
