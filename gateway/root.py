@@ -74,6 +74,7 @@ class Gateway:
         self.callbacks: Any = None
         self.accounts: Any = None
         self.notifications: Any = None
+        self.console: Any = None
         self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.extensions: dict[str, Any] = {}

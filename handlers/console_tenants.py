@@ -12,7 +12,7 @@ from gateway.console.settings_form import field_errors, form_values, read_settin
 from gateway.onboarding.checklist import build_checklist
 from gateway.onboarding.checklist_text import plain_steps
 from gateway.platform.clock import iso
-from gateway.platform.errors import Conflict, GatewayError, Invalid
+from gateway.platform.errors import Conflict, Invalid
 from handlers.base import SLUG
 from handlers.console_base import ConsoleHandler
 
@@ -140,8 +140,6 @@ class AccountsPage(ConsoleHandler):
             return
         except ValueError:
             raise tornado.web.HTTPError(400) from None
-        except GatewayError:
-            raise
         await self.show(slug, message=self.t("已保存。"))
 
 

@@ -239,3 +239,26 @@ async def test_operator_accounts_sign_in_without_a_company_code(env) -> None:
         account_id = re.search(r'name="account_id" value="(\d+)"', accounts.text).group(1)
         assert (await op.post("/console/operators", {"action": "delete", "account_id": account_id})).status == 200
         assert (await c.get("/console/")).status == 302  # its sessions ended with it
+
+
+async def test_webhook_secret_rotation_and_a_refused_test_event(env) -> None:
+    from harness import Receiver
+    from standardwebhooks.webhooks import Webhook
+    async with env.gateway(security={"allow_private_webhooks": True}) as g, Receiver(default=500) as receiver:
+        await g.create_tenant("acme", webapi_url=receiver.url())
+        c = ConsoleClient(g)
+        await c.sign_in_operator()
+        refused = await c.post("/console/t/acme/keys", {"action": "test_event"})
+        assert refused.status == 200 and "HTTP 500" in refused.text and "接收方没有接受" in refused.text
+        rotated = await c.post("/console/t/acme/keys", {"action": "webhook_secret"})
+        secret = re.search(r'id="secret-0">([^<]+)<', rotated.text).group(1)
+        assert secret.startswith("whsec_") and g.gw.registry.require("acme").secrets.webhook_secret == secret
+        receiver.default = 204
+        accepted = await c.post("/console/t/acme/keys", {"action": "test_event"})
+        assert "HTTP 204" in accepted.text
+        last = receiver.requests[-1]
+        headers = {k.lower(): v for k, v in last["headers"].items()}
+        payload = Webhook(secret).verify(last["body"], headers)  # the receiver's own library accepts it
+        assert payload["type"] == "gateway.test" and payload["tenant"] == "acme"
+        audit = (await g.admin("GET", "/admin/api/tenants/acme/audit?limit=1000")).json["items"]
+        assert "tenant.webhook_secret_rotated" in [a["action"] for a in audit] and secret not in str(audit)

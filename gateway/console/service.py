@@ -20,5 +20,5 @@ async def install(gw: "Gateway") -> None:
     # Reuses the accounts domain's hasher (one bounded scrypt pool) and login limiter (one lockout machinery).
     accounts = ConsoleAccounts(gw.storage, gw.clock, gw.accounts.hasher, gw.accounts.limits, gw.audit, gw.box)
     test_events = TestEventSender(gw.clock, gw.settings.security.allow_private_webhooks)
-    gw.console = ConsoleService(accounts, ConsoleSessions(gw.storage, gw.clock), test_events)  # type: ignore[attr-defined]
+    gw.console = ConsoleService(accounts, ConsoleSessions(gw.storage, gw.clock), test_events)
     gw.on_stop(test_events.close)
