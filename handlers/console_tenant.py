@@ -139,9 +139,9 @@ class TemplatesPage(TenantPage):
             self.show(tenant, values, errors, status=400 if errors else 200)
             return
         # Roles left empty are removed (merge patch: null), the others replaced whole.
-        patch = {"templates": {role: templates.get(role) for role, _ in ROLES}}
+        wanted = {role: templates.get(role) for role, _ in ROLES}
         try:
-            await self.gw.registry.patch(slug, _replace_templates(tenant, patch["templates"]))
+            await self.gw.registry.patch(slug, _replace_templates(tenant, wanted))
         except Invalid:
             self.show(tenant, values, {"_form": self.t("模板设置无效，没有保存。请检查模板 ID 和关键字。")}, status=400)
             return
