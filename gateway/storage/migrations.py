@@ -69,10 +69,10 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
 
 
 def _all_migrations() -> tuple[Migration, ...]:
-    # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29,
-    # console 30-39.
-    from gateway.storage import schema_accounts, schema_console, schema_documents
+    # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29.
+    from gateway.storage import schema_accounts, schema_documents
     found = [*CORE_MIGRATIONS, *schema_accounts.MIGRATIONS, *schema_documents.MIGRATIONS]
+    from gateway.storage import schema_console  # console 30-39
     found += schema_console.MIGRATIONS
     versions = [m.version for m in found]
     assert len(versions) == len(set(versions)), "two migrations share a version"
