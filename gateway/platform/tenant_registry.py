@@ -104,6 +104,22 @@ class TenantRegistry:
         else:
             self._by_slug[slug] = self._row_to_tenant(row)
 
+    async def fresh(self, slug: str) -> Tenant:
+        """The tenant as storage holds it now (this process's copy brought up to date): what an
+        administrator reads right after a change made through another process."""
+        row = await self.storage.fetchone("SELECT * FROM tenants WHERE slug = ?", (slug,))
+        if row is None:
+            self._by_slug.pop(slug, None)
+            raise NotFound("no such tenant", {"slug": slug})
+        tenant = self._row_to_tenant(row)
+        self._by_slug[slug] = tenant
+        return tenant
+
+    async def sync(self) -> None:
+        """Bring this process's copies up to date now if any tenant changed (one cheap query when none did)."""
+        if await self._current_fingerprint() != self._fingerprint:
+            await self.load_all()
+
     async def _current_fingerprint(self) -> tuple[Any, ...]:
         row = await self.storage.fetchone(
             "SELECT COUNT(*) AS n, MAX(updated_at) AS u, SUM(revision) AS r, MAX(id) AS m FROM tenants")
