@@ -43,6 +43,7 @@ from gateway.platform.tenant_state import TenantState
 from gateway.storage import Storage, open_storage
 from gateway.storage.migrations import migrate
 from gateway.tokens.centre import TokenCentre
+from gateway.tokens.vault import TokenVault
 from gateway.wechat.api.client import WeChatHttp
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class Gateway:
 
         # ---- tokens
         self.tokens = TokenCentre(settings.wechat, self.cache, self.clock, self.wechat_http, self.state,
-                                  self.metrics, self.registry)
+                                  self.metrics, self.registry, TokenVault(self.storage, self.clock, self.box))
 
         # ---- accounts
         self.directory = AccountDirectory(self.storage, self.clock)

@@ -59,6 +59,11 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
             first_at {ts} NOT NULL, last_error {text}){opts}""",
         "CREATE INDEX webhook_due ON webhook_deliveries (state, next_at, event_id)",
     )),
+    Migration(4, "WeChat tokens kept in storage too (the cache may be down)", (
+        """CREATE TABLE wechat_tokens (
+            token_key {key} NOT NULL PRIMARY KEY, sealed {blob}, expires_at {ts} NOT NULL,
+            lease_owner {key} NOT NULL, lease_until {ts} NOT NULL){opts}""",
+    )),
 )
 
 
