@@ -150,6 +150,7 @@ class Gateway:
             except Exception:
                 log.exception("stop hook failed")
         await self.delivery.stop()
+        self.webhooks.close()
         await self.test_events.close()
         await self.callbacks.drain()
         await self.tokens.stop()

@@ -106,11 +106,11 @@ class Delivery:
 
     def start(self) -> None:
         for pipeline in self._senders + self._hooks:
+            pipeline.stopping = False  # a stopped Delivery may start again (tests hold the workers)
             pipeline.task = asyncio.ensure_future(pipeline.run())
 
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self._senders + self._hooks))
-        self.webhooks.close()
 
     def wake(self) -> None:
         for pipeline in self._senders:
