@@ -7,6 +7,7 @@ import hashlib
 import logging
 import random
 from gateway.cache import Cache, CacheError
+from gateway.documents.busy import BusyBreaker
 from gateway.documents.outbox import Claimed, Outbox
 from gateway.documents.recipients import PeopleDirectory, TenantsById
 from gateway.platform.clock import Clock
@@ -17,7 +18,7 @@ from gateway.platform.outages import OutageLog
 from gateway.storage import Storage, StorageError
 from gateway.tokens.centre import TokenCentre
 from gateway.wechat.api.client import WeChatHttp
-from gateway.wechat.api.errors import (PermanentError, QuotaExceeded, UserUnreachable, WeChatError)
+from gateway.wechat.api.errors import PermanentError, QuotaExceeded, Retryable, UserUnreachable, WeChatError
 from gateway.wechat.api.template import send_template
 from gateway.wechat.template_data import render_template_data
 from gateway.platform.tenant import Tenant
@@ -121,6 +122,8 @@ class TemplateSender:
         self._template_errors: dict[int, str] = {}  # tenant id -> role whose template WeChat refused
         self.recorder = SentRecorder(outbox)
         self.outage = OutageLog(log, "template sends")
+        self.busy = BusyBreaker()
+        self.wechat_outage = OutageLog(log, "template sends")
         # One attempt must end well inside the lease, or another worker would send it too.
         self.attempt_timeout = outbox.lease_seconds * 0.8
 
@@ -162,6 +165,10 @@ class TemplateSender:
         paused = self.paused.get(tenant.id, 0.0)
         if paused > now:
             await self.outbox.defer(item, paused + random.uniform(0, 5), paced=False)
+            return
+        busy_until = self.busy.wait_until(tenant.id, now)
+        if busy_until is not None:  # WeChat is busy for this tenant: wait for the probe, uncounted
+            await self.outbox.defer(item, busy_until + random.uniform(0.1, 1.0), paced=False)
             return
         if not item.paced:
             slot = self.gate.reserve(tenant.id, now)
@@ -208,6 +215,8 @@ class TemplateSender:
             return
         except WeChatError as exc:  # -1, 45011, network, token still refused, IP or credentials
             self._count(tenant, str(exc.errcode))
+            if isinstance(exc, Retryable) and exc.errcode != 45011 and self.busy.failed(tenant.id, self.clock.now()):
+                self.wechat_outage.failed(f"WeChat for {tenant.slug}", exc)
             await self._failed(item, f"{exc.errcode}: {exc.errmsg}", exc.errcode)
             return
         except asyncio.TimeoutError:
@@ -215,6 +224,10 @@ class TemplateSender:
             await self._failed(item, "attempt timed out", None)
             return
         self._count(tenant, "ok")
+        self.wechat_outage.answered()
+        if self.busy.succeeded(tenant.id):
+            # WeChat answers again: the backlog goes now (through the rate gate), not at its backoff.
+            await self.outbox.pull_forward(tenant.id, self.clock.now())
         if await self.recorder.record(item, msgid):
             await self._apply_early_finish(tenant, msgid)
         await self.state.set(tenant.id, "template_sent", True)  # TenantState skips repeated writes
