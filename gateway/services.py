@@ -16,3 +16,4 @@ if TYPE_CHECKING:
 async def install_services(gw: "Gateway") -> None:
     for module in (tokens, callbacks, accounts, notifications):
         await module.install(gw)
+    gw.callbacks.bind_scans = gw.accounts.bind_qr

@@ -124,6 +124,10 @@ class SimulatorClient:
             kw["event_key"] = event_key
         return await self.push(app_id, openid, "event", event=event, **kw)
 
+    async def scan(self, openid: str, ticket: str, app_id: str | None = None) -> Json:
+        """The user scans a parametric QR code (its ticket, or the URL it encodes)."""
+        return await self._call("POST", "scan", {"app_id": app_id, "openid": openid, "ticket": ticket})
+
     async def push_raw(
         self, url: str, query: dict[str, str], body: str, method: str = "POST", **kw: Any
     ) -> Json:

@@ -14,7 +14,7 @@ from gateway.platform.tenant import Tenant
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DeliveryHook", "FollowerRecorder", "InboxProvider", "Links", "MessageContext", "Reply", "Rule",
+__all__ = ["BindScans", "DeliveryHook", "FollowerRecorder", "InboxProvider", "Links", "MessageContext", "Reply", "Rule",
            "RuleBook", "compose", "route"]
 
 
@@ -25,6 +25,18 @@ class InboxProvider(Protocol):
 
 class FollowerRecorder(Protocol):
     async def record(self, tenant: Tenant, openid: str, subscribed: bool) -> None: ...
+
+
+class BindScans(Protocol):
+    async def scanned(self, tenant: Tenant, openid: str, scene: str) -> str | None:
+        """The reply to a scan of a parametric QR code with this scene; None when it is no bind code."""
+
+
+class NoBindScans:
+    """Until scan-to-bind is wired no scene is a bind code."""
+
+    async def scanned(self, tenant: Tenant, openid: str, scene: str) -> str | None:
+        return None
 
 
 # (tenant, msgid as WeChat wrote it in MsgID, raw Status such as "success" or "failed:user block")
@@ -86,6 +98,7 @@ class MessageContext:
     followers: FollowerRecorder
     clock: Clock
     audit: object | None = None
+    bind_scans: BindScans = field(default_factory=NoBindScans)
 
     @property
     def openid(self) -> str:
@@ -102,6 +115,14 @@ class MessageContext:
     @property
     def event_key(self) -> str:
         return self.message.get("EventKey", "")
+
+    @property
+    def scene(self) -> str:
+        """The scene of a parametric QR code scan: SCAN carries it bare, subscribe as qrscene_<scene>."""
+        key = self.event_key
+        if self.event.lower() == "subscribe":
+            return key[len("qrscene_"):] if key.startswith("qrscene_") else ""
+        return key if self.event == "SCAN" else ""
 
     @property
     def content(self) -> str:

@@ -22,7 +22,16 @@ def _keyword_reply(ctx: MessageContext) -> str | None:
 
 async def welcome(ctx: MessageContext) -> Reply:
     await ctx.followers.record(ctx.tenant, ctx.openid, True)
+    if ctx.scene:  # followed by scanning a parametric QR code, e.g. a bind code
+        reply = await ctx.bind_scans.scanned(ctx.tenant, ctx.openid, ctx.scene)
+        if reply is not None:
+            return ctx.text(reply)
     return ctx.text(f"欢迎关注{ctx.tenant.name}！\n请先绑定您的账号，之后待办会在这里通知您：\n{ctx.links.binding}")
+
+
+async def qr_scan(ctx: MessageContext) -> Reply | None:
+    reply = await ctx.bind_scans.scanned(ctx.tenant, ctx.openid, ctx.scene)
+    return ctx.text(reply) if reply is not None else None
 
 
 async def farewell(ctx: MessageContext) -> None:
@@ -60,6 +69,7 @@ RULES: list[Rule] = [
     #    name                 handler             message type        event / event key / keywords
     Rule("subscribe",         welcome,            msg_type="event",   event="subscribe"),
     Rule("unsubscribe",       farewell,           msg_type="event",   event="unsubscribe"),
+    Rule("qr_scan",           qr_scan,            msg_type="event",   event="SCAN"),
     Rule("inbox_text",        pending,            msg_type="text",    keywords=("待办", "todo")),
     Rule("inbox_click",       pending,            msg_type="event",   event="CLICK", event_key="INBOX"),
     Rule("unbind_click",      unbind_hint,        msg_type="event",   event="CLICK", event_key="UNBIND"),

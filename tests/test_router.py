@@ -100,7 +100,7 @@ def test_compose_replaces_by_name_and_puts_new_rules_first():
 
 def test_default_table_reads_as_documented():
     names = [rule.name for rule in default.RULES]
-    assert names == ["subscribe", "unsubscribe", "inbox_text", "inbox_click", "unbind_click",
+    assert names == ["subscribe", "unsubscribe", "qr_scan", "inbox_text", "inbox_click", "unbind_click",
                      "template_finished", "keyword_replies"]
 
 

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 STATE_SECONDS = 600
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-_NEXT_RE = re.compile(r"^(inbox|password|register|doc/[^/?#\\\s.][^/?#\\\s]{0,127})$")
+_NEXT_RE = re.compile(r"^(inbox|password|register|doc/[^/?#\\\s.][^/?#\\\s]{0,127}|bind/[A-Za-z0-9_-]{32})$")
 _CODE_MAX = 512
 REPLAY_WAIT_SECONDS = 10.0
 
@@ -46,7 +46,8 @@ class OAuthOutcome:
 
 
 def clean_next(raw: Any) -> str:
-    """A page of the tenant (`inbox`, `password`, `register`, `doc/<id>`); anything else is `inbox`."""
+    """A page of the tenant (`inbox`, `password`, `register`, `doc/<id>`, `bind/<token>`); anything else
+    is `inbox`."""
     return raw if isinstance(raw, str) and _NEXT_RE.match(raw) else "inbox"
 
 

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gateway.accounts.bind_qr import BindQrService
 from gateway.accounts.bindings import BindingStore
 from gateway.platform.clock import iso
 from gateway.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable, WeakPasswordError
@@ -107,6 +108,8 @@ class AccountService:
         self.sessions = SessionStore(gw.storage, gw.clock, sec.session_key, sec.session_hours)
         self.sign_in = SignIn(self)
         self.oauth = OAuthFlow(gw, self)
+        self.bind_qr = BindQrService(gw.storage, gw.clock, gw.tokens, gw.wechat_http, self, self.bindings,
+                                     self.sessions, gw.audit, lambda: gw.public_url)
 
     async def close(self) -> None:
         self.hasher.close()

@@ -18,7 +18,7 @@ from gateway.storage import StorageError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 from gateway.platform.tenant import Tenant
-from tenants import Links, MessageContext, Rule, RuleBook, route
+from tenants import BindScans, Links, MessageContext, NoBindScans, Rule, RuleBook, route
 
 if TYPE_CHECKING:
     from gateway.root import Gateway
@@ -90,6 +90,7 @@ class CallbackService:
         self.rulebook = rulebook or RuleBook()
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
+        self.bind_scans: BindScans = NoBindScans()  # set by the composition root once accounts exist
 
     # ---- entry points ---------------------------------------------------------------------
     async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
@@ -224,7 +225,7 @@ class CallbackService:
         return MessageContext(
             tenant=tenant, message=message, links=Links(self.gw.public_url, tenant.slug),
             inbox=ext.get("inbox") or _NoInbox(), deliveries=ext.get("template_finished") or _no_delivery_hook,
-            followers=self.followers, clock=self.gw.clock, audit=self.gw.audit)
+            followers=self.followers, clock=self.gw.clock, audit=self.gw.audit, bind_scans=self.bind_scans)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:

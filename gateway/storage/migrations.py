@@ -72,6 +72,7 @@ def _all_migrations() -> tuple[Migration, ...]:
     # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29.
     from gateway.storage import schema_accounts, schema_documents
     found = [*CORE_MIGRATIONS, *schema_accounts.MIGRATIONS, *schema_documents.MIGRATIONS]
+    from gateway.storage import schema_bind_qr; found += schema_bind_qr.MIGRATIONS  # bind QR codes 40-49
     versions = [m.version for m in found]
     assert len(versions) == len(set(versions)), "two migrations share a version"
     return tuple(sorted(found, key=lambda m: m.version))
