@@ -66,6 +66,7 @@ def _add_user(state: SimulatorState, body: Json, query: dict[str, str]) -> Json:
         subscribed=bool(body.get("subscribed", True)),
         snapshot=bool(body.get("snapshot", False)),
         unionid=body.get("unionid"),
+        nickname=body.get("nickname"),
     )
     return user.to_json()
 

@@ -64,6 +64,7 @@ class SimulatorState:
         self.templates = TemplateStore(self.clock)
         self.oauth = OAuthStore(self.clock)
         self.qrcodes = QrStore(self.clock)
+        self.chats: dict[tuple[str, str], list[dict[str, Any]]] = {}  # the simulated phone's chat log
         self.faults: list[Fault] = []
         self.latencies: dict[str, float] = {}
         self.calls: Counter[tuple[str, str | None]] = Counter()
@@ -114,6 +115,7 @@ class SimulatorState:
         subscribed: bool = True,
         snapshot: bool = False,
         unionid: str | None = None,
+        nickname: str | None = None,
     ) -> User:
         self.app(app_id)
         if not openid:
@@ -127,6 +129,8 @@ class SimulatorState:
         user.subscribed, user.snapshot = bool(subscribed), bool(snapshot)
         if unionid is not None:
             user.unionid = unionid
+        if nickname is not None:
+            user.nickname = str(nickname)
         return user
 
     def set_subscribed(self, app_id: str, openid: str, subscribed: bool) -> None:
