@@ -49,11 +49,14 @@ class SimulatorClient:
         return await self._call("GET", "apps")
 
     async def add_user(
-        self, app_id: str, openid: str, subscribed: bool = True, snapshot: bool = False, unionid: str | None = None
+        self, app_id: str, openid: str, subscribed: bool = True, snapshot: bool = False, unionid: str | None = None,
+        nickname: str | None = None,
     ) -> Json:
         body = {"app_id": app_id, "openid": openid, "subscribed": subscribed, "snapshot": snapshot}
         if unionid is not None:
             body["unionid"] = unionid
+        if nickname is not None:
+            body["nickname"] = nickname
         return await self._call("POST", "users", body)
 
     async def users(self, app_id: str) -> Json:
