@@ -201,7 +201,7 @@ async def start_demo(gw: Gateway) -> None:
     own = host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
     gateway = f"http://{own}:{gw.settings.server.port}"
     api = TenantApi(gateway, api_key)
-    receiver = Receiver(gw.registry.require(SLUG).secrets.webhook_secret, business_system(api))
+    receiver = Receiver(gw.registry.require(SLUG).secrets.webhook_secret, business_system(api), bind_code(api))
     hook_server, hook_port = await start_receiver(own, receiver)
     gw.on_stop(_stopper(hook_server))
     receiver_url = f"http://{url_host}:{hook_port}/"
@@ -215,7 +215,8 @@ async def start_demo(gw: Gateway) -> None:
                   original_id=tenant.original_id or "gh_demo0000001", message_mode=tenant.message_mode,
                   callback_url=f"{gw.public_url}/wx/{SLUG}/callback", oauth_domains=[url_host],
                   templates=[t["template_id"] for t in tenant.templates.values()], name=tenant.name,
-                  template_titles=TEMPLATE_TITLES, hint=walkthrough(first, receiver_url))
+                  template_titles=TEMPLATE_TITLES, template_labels=TEMPLATE_LABELS,
+                  hint=walkthrough(first, receiver_url))
     for account in ACCOUNTS:
         # The person trying the demo follows the account themselves (a returning one already did).
         state.add_user(APP_ID, openid_of(account["login"]), nickname=account["name"],
@@ -247,17 +248,27 @@ async def start_demo(gw: Gateway) -> None:
 
 
 TEMPLATE_TITLES = {"tpl_demo_approver": "待审批提醒", "tpl_demo_cc": "抄送提醒"}
+TEMPLATE_LABELS = {"thing1": "单据", "thing2": "申请人", "time3": "提交时间"}
 
 
 def walkthrough(login: str, receiver_url: str) -> str:
     """The steps the phone's side panel shows to someone trying the demo."""
     return (f"1. 点「关注公众号」：公众号回复欢迎语和绑定链接。\n"
-            f"2. 点底部菜单「待办」：还没绑定时，回复提示先绑定。\n"
+            f"2. 点底部菜单「待办数」：还没绑定时，回复提示先绑定。\n"
             f"3. 点回复里的链接，在打开的网页里用 {login} / {PASSWORD} 登录并绑定"
-            f"（或在业务系统页面生成绑定二维码，用左下的「扫一扫」扫描）。\n"
+            f"（或在业务系统页面生成绑定二维码，用右边的「扫一扫」扫描）。\n"
             f"4. 绑定后，业务系统重新发送张三的待办：聊天里出现「待审批提醒」卡片。\n"
             f"5. 关闭网页，点卡片的「详情」，在单据页点「同意」。\n"
             f"6. 打开业务系统页面 {receiver_url} ，可以看到签名有效的审批结果。")
+
+
+def bind_code(api: TenantApi) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    async def make(login: str) -> dict[str, Any]:
+        status, code = await api.call("POST", f"/accounts/{quote(login, safe='')}/bind-qr", {})
+        if status != 201:
+            raise RuntimeError(f"bind-qr for {login} answered {status}")
+        return dict(code)
+    return make
 
 
 def business_system(api: TenantApi) -> Callable[[dict[str, Any]], Awaitable[None]]:

@@ -31,6 +31,7 @@ class App:
     # Only for the simulated phone: the account's name, template titles by id, a hint for the person.
     name: str = ""
     template_titles: dict[str, str] = field(default_factory=dict)
+    template_labels: dict[str, str] = field(default_factory=dict)  # data key (thing1) -> label shown
     hint: str = ""
 
     @classmethod
@@ -88,6 +89,7 @@ class App:
             "templates": sorted(self.templates) if self.templates is not None else None,
             "name": self.name,
             "template_titles": dict(self.template_titles),
+            "template_labels": dict(self.template_labels),
             "hint": self.hint,
         }
 

@@ -43,8 +43,10 @@ def _reply_entry(pushed: Json) -> Json | None:
     return None
 
 
-def _label(key: str) -> str:
-    """Template keys are typed by their prefix (WECHAT.md §7.3); the phone shows a plain name per type."""
+def _label(key: str, labels: dict[str, str]) -> str:
+    """The app's label for a template key, else a plain name for the key's type (its prefix, WECHAT.md §7.3)."""
+    if key in labels:
+        return labels[key]
     names = {"thing": "事项", "time": "时间", "date": "日期", "amount": "金额", "name": "姓名",
              "phrase": "状态", "character_string": "编号", "number": "数量", "letter": "代码", "symbol": "符号",
              "phone_number": "电话", "car_number": "车牌"}
@@ -55,11 +57,12 @@ def _label(key: str) -> str:
 def _cards(state: SimulatorState, app_id: str, openid: str) -> list[Json]:
     app = state.apps.get(app_id)
     titles = app.template_titles if app is not None else {}
+    labels = app.template_labels if app is not None else {}
     cards = []
     for sent in state.templates.sent:
         if sent.app_id != app_id or sent.touser != openid:
             continue
-        fields = [{"label": _label(k), "value": str((v or {}).get("value", "")) if isinstance(v, dict) else str(v)}
+        fields = [{"label": _label(k, labels), "value": str(v.get("value", "")) if isinstance(v, dict) else str(v)}
                   for k, v in sent.data.items()]
         cards.append({"kind": "card", "at": sent.time, "title": titles.get(sent.template_id, "模板消息"),
                       "fields": fields, "url": sent.url or ""})

@@ -38,7 +38,8 @@ async def phone_stack(env: Any) -> AsyncIterator[tuple[WeChatEnv, Receiver]]:
         r = await wx.g.admin("PATCH", "/admin/api/tenants/acme", {"webapi_url": receiver.url()})
         assert r.status == 200, r.text
         assert (await wx.g.admin("POST", "/admin/api/tenants/acme/menu/default")).status == 200
-        await wx.sim.add_app(wx.app_id, name="Acme 制造", template_titles={"tpl_approver": "待审批提醒"})
+        await wx.sim.add_app(wx.app_id, name="Acme 制造", template_titles={"tpl_approver": "待审批提醒"},
+                             template_labels={"thing1": "单据", "thing2": "申请人", "time3": "提交时间"})
         yield wx, receiver
 
 
@@ -81,20 +82,17 @@ async def test_follow_menu_bind_notification_approve_webhook(env):
         await open_phone(page, wx, "o_zhangsan")
         await expect(page.locator("#follow-bar")).to_be_visible()
         await expect(page.locator("#menu .menu-btn")).to_have_text(["待办", "待办数", "≡ 我的"])
-        await shot(page, "1-phone")
 
         await page.click("#follow")  # follow: the welcome with the binding link
         await expect(last_reply(page)).to_contain_text("欢迎关注acme 制造")
         await expect(page.locator("#follow-bar")).to_be_hidden()
         await page.click("#menu .menu-btn >> text=待办数")  # a click button: its passive reply
         await expect(last_reply(page)).to_contain_text("您还没有绑定账号")
-        await shot(page, "2-menu")
 
         await last_reply(page).locator("a").click()  # the link opens the in-app browser: entry -> OAuth -> login
         frame = page.frame_locator("#browser-frame")
         await frame.locator("#login-form input[name=login]").fill("zhangsan")
         await frame.locator("#login-form input[name=password]").fill(PASSWORD)
-        await shot(page, "3-sign-in")
         await frame.locator("#login-form button[type=submit]").click()
         await expect(frame.locator("#me-name")).to_have_text("张三")
         assert (await wx.tenant_api("GET", "/accounts/zhangsan")).json["bound"] is True
@@ -104,15 +102,13 @@ async def test_follow_menu_bind_notification_approve_webhook(env):
         assert r.json["notifications"][0]["status"] == "queued", r.text
         card = page.locator(".card").last
         await expect(card).to_contain_text("待审批提醒", timeout=20000)
-        await expect(card).to_contain_text("办公电脑采购（10 台）")
-        await shot(page, "4-notification")
+        await expect(card.locator("dl")).to_contain_text("单据办公电脑采购（10 台）申请人张三")
 
         await card.locator(".detail").click()  # 详情: entry -> OAuth (bound) -> the document
         await expect(frame.locator("#doc-title")).to_have_text("办公电脑采购（10 台）")
         await frame.locator("#decide-form textarea[name=comment]").fill("同意，请尽快下单")
         await frame.locator("#approve").click()
         await expect(frame.locator("#mine-text")).to_contain_text("您已同意")
-        await shot(page, "5-approved")
 
         async def decision() -> Any:
             return next((r for r in receiver.requests if b"document.decision" in r["body"]), None)
@@ -131,7 +127,7 @@ async def test_scan_to_bind_on_the_phone(env):
         # The business system's desktop shows the PNG; a real camera would read the URL it encodes.
         image = await page.goto(code["image_url"])
         assert image is not None and image.headers["content-type"] == "image/png"
-        await shot(page, "6-bind-qr")
+        await shot(page, "scan-1-bind-qr")
 
         await open_phone(page, wx, "o_lisi")
         await page.fill("#scan-input", code["qr_url"])
@@ -140,14 +136,14 @@ async def test_scan_to_bind_on_the_phone(env):
         await last_reply(page).locator("a").click()
         frame = page.frame_locator("#browser-frame")
         await expect(frame.locator("h1").first).to_have_text("将此微信绑定到 李四（lisi）？")
-        await shot(page, "7-confirm-bind")
+        await shot(page, "scan-2-confirm")
         await frame.locator("#bind-confirm").click()
         await expect(frame.locator("#bind-done-text")).to_contain_text("此微信已绑定到 李四（lisi）")
         status = await wx.tenant_api("GET", f"/bind-qr/{quote(code['ticket'], safe='')}")
         assert status.json["status"] == "bound"
         await frame.locator("#bind-inbox").click()
         await expect(frame.locator("#me-name")).to_have_text("李四")
-        await shot(page, "8-bound")
+        await shot(page, "scan-3-bound")
 
         async def bound() -> Any:
             return [json.loads(r["body"]) for r in receiver.requests if b"account.bound" in r["body"]]
@@ -159,3 +155,47 @@ async def test_scan_to_bind_on_the_phone(env):
         await page.click("#scan-btn")
         await expect(last_reply(page)).to_contain_text("已经用过")
         assert not re.search(r"https?://", await last_reply(page).inner_text())
+
+
+async def test_the_demo_walkthrough_as_a_newcomer_sees_it(tmp_path):
+    """`python server.py --demo`, then only the browser: the printed phone URL, the side panel's steps."""
+    from harness import free_port
+    from test_demo import PASSWORD as DEMO_PASSWORD, run_demo
+    async with run_demo(tmp_path, free_port()) as demo, desktop() as page:
+        phone = (await demo.wait_for_line(r"Open first: (\S+)")).group(1)
+        business = (await demo.wait_for_line(r"Business system .*: (\S+)")).group(1)
+        await demo.wait_for_line(r"Gateway listening")
+        await page.goto(phone)
+        await expect(page.locator("#hint")).to_contain_text("点「关注公众号」")
+        await shot(page, "demo-1-phone")
+        await page.click("#follow")
+        await expect(last_reply(page)).to_contain_text("欢迎关注演示科技有限公司")
+        await page.click("#menu .menu-btn >> text=待办数")
+        await expect(last_reply(page)).to_contain_text("您还没有绑定账号")
+        await shot(page, "demo-2-menu")
+        await last_reply(page).locator("a").click()
+        frame = page.frame_locator("#browser-frame")
+        await frame.locator("#login-form input[name=login]").fill("zhangsan")
+        await frame.locator("#login-form input[name=password]").fill(DEMO_PASSWORD)
+        await shot(page, "demo-3-sign-in")
+        await frame.locator("#login-form button[type=submit]").click()
+        await expect(frame.locator("#me-name")).to_have_text("张三")
+        await page.click("#browser-close")
+        # The business system saw account.bound and sent zhangsan's documents again: three cards.
+        await expect(page.locator(".card")).to_have_count(3, timeout=30000)
+        card = page.locator(".card", has_text="办公电脑采购")
+        await expect(card).to_contain_text("待审批提醒")
+        await shot(page, "demo-4-notifications")
+        await card.locator(".detail").click()
+        await expect(frame.locator("#doc-title")).to_have_text("办公电脑采购（10 台）")
+        await frame.locator("#approve").click()
+        await expect(frame.locator("#mine-text")).to_contain_text("您已同意")
+        await shot(page, "demo-5-approved")
+        await page.goto(business)
+        await expect(page.locator("table")).to_contain_text("zhangsan 对单据 PR-2026-0012 的决定：同意")
+        assert "签名无效" not in await page.inner_text("table")
+        await shot(page, "demo-6-webhook")
+        await page.click("text=为 张三 生成绑定二维码")
+        await expect(page.locator("img[alt=绑定二维码]")).to_be_visible()
+        assert await demo.stop() == 0
+        assert "Traceback" not in "".join(demo.lines)
