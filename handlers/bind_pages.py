@@ -18,7 +18,7 @@ class BindPage(PageHandler):
     template_name, page, script = "bind.html", "bind", "bind.js"
 
     async def get(self, slug: str, token: str) -> None:
-        here = self.gw.accounts.bind_qr.page(token)
+        here = self.gw.bind_qr.page(token)
         tenant = await self.open_page(slug, here)
         assert tenant is not None
         session = await self.current_session(slug)
@@ -27,7 +27,7 @@ class BindPage(PageHandler):
             self.redirect(f"/wx/{slug}/entry?next={here}")
             return
         try:
-            who = await self.gw.accounts.bind_qr.describe(tenant, token, openid)
+            who = await self.gw.bind_qr.describe(tenant, token, openid)
         except BindQrProblem as refused:
             self.set_status(409 if refused.reason in ("used", "expired", "cancelled") else 403)
             self.render_page(tenant, here, template="message.html", heading="无法绑定", text=refused.message,
@@ -45,7 +45,7 @@ class BindActionHandler(MobileApiHandler):
         if not openid:
             raise Unauthorized("open the link from the WeChat message again",
                                {"entry": f"/wx/{slug}/entry?next=bind/{token}"})
-        service = self.gw.accounts.bind_qr
+        service = self.gw.bind_qr
         try:
             if action == "cancel":
                 await service.cancel(tenant, token, openid)
@@ -62,7 +62,7 @@ class BindActionHandler(MobileApiHandler):
 class BindQrImageHandler(MobileApiHandler):
     async def get(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
-        png = await self.gw.accounts.bind_qr.image(tenant, self.get_query_argument("ticket", ""))
+        png = await self.gw.bind_qr.image(tenant, self.get_query_argument("ticket", ""))
         if png is None:
             raise tornado.web.HTTPError(404, "no waiting bind QR code with this ticket")
         self.set_header("Content-Type", "image/png")

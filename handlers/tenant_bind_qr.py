@@ -9,12 +9,12 @@ ACTOR = "tenant_api"
 
 class BindQrCreateHandler(TenantApiHandler):
     async def post(self, slug: str, login: str) -> None:
-        self.write_json(await self.gw.accounts.bind_qr.create(self.tenant, login, ACTOR), status=201)
+        self.write_json(await self.gw.bind_qr.create(self.tenant, login, ACTOR), status=201)
 
 
 class BindQrStatusHandler(TenantApiHandler):
     async def get(self, slug: str, ticket: str) -> None:
-        self.write_json(await self.gw.accounts.bind_qr.status(self.tenant, ticket))
+        self.write_json(await self.gw.bind_qr.status(self.tenant, ticket))
 
 
 ROUTES = [

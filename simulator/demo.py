@@ -14,7 +14,6 @@ from urllib.parse import quote, urldefrag, urlparse
 from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.httpserver import HTTPServer
 
-from gateway.onboarding.menus import MenuService
 from gateway.root import Gateway
 from simulator.demo_receiver import Receiver, start_receiver
 from simulator.server import start_simulator
@@ -223,7 +222,7 @@ async def start_demo(gw: Gateway) -> None:
                        subscribed=account["login"] != first or not seeding)
     state.set_current_user(APP_ID, openid_of(first))
     try:
-        await MenuService(gw).push_default(tenant, actor="demo")
+        await gw.menus.push_default(tenant, actor="demo")
     except Exception as exc:
         log.warning("demo: the menu was not pushed (%s)", exc)
 

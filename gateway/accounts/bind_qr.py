@@ -20,6 +20,7 @@ from gateway.accounts.sessions import SessionStore
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock, iso
 from gateway.platform.errors import Conflict, Forbidden, NotFound, Unavailable
+from gateway.platform.links import entry_url
 from gateway.platform.tenant import Tenant
 from gateway.storage import Row, Storage
 from gateway.wechat.api.client import WeChatHttp
@@ -89,7 +90,7 @@ class Confirmed:
 class BindQrService:
     def __init__(self, storage: Storage, clock: Clock, tokens: TokenCaller, http: WeChatHttp,
                  accounts: AccountRows, bindings: BindingStore, sessions: SessionStore, audit: AuditLog,
-                 public_url: Callable[[], str]) -> None:
+                 public_url: str) -> None:
         self.storage, self.clock, self.tokens, self.http = storage, clock, tokens, http
         self.accounts, self.bindings, self.sessions, self.audit = accounts, bindings, sessions, audit
         self.public_url = public_url
@@ -138,7 +139,7 @@ class BindQrService:
                 "finished_at": iso(float(row["finished_at"])) if row["finished_at"] is not None else None}
 
     def image_url(self, tenant: Tenant, ticket: str) -> str:
-        return f"{self.public_url()}/wx/{tenant.slug}/bind-qr.png?ticket={quote(ticket, safe='')}"
+        return f"{self.public_url}/wx/{tenant.slug}/bind-qr.png?ticket={quote(ticket, safe='')}"
 
     async def image(self, tenant: Tenant, ticket: str) -> bytes | None:
         """The PNG of a code still waiting for its scan; None for any other."""
@@ -164,7 +165,7 @@ class BindQrService:
             if not claimed.rowcount:  # another WeChat user's scan got there first
                 return await self.scanned(tenant, openid, scene)
             await self.audit.record(tenant.id, "wechat", "bind_qr.scanned", row["login"], {"openid": openid})
-        link = f"{self.public_url()}/wx/{tenant.slug}/entry?next={quote(self.page(token), safe='/')}"
+        link = entry_url(self.public_url, tenant.slug, self.page(token))
         return f"将此微信绑定到 {row['name']}（{row['login']}）？\n请点击链接确认或取消（10 分钟内有效）：\n{link}"
 
     @staticmethod

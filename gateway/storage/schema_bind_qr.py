@@ -1,7 +1,7 @@
 """Schema of scan-to-bind requests: one row per bind QR code a tenant asked for (versions 40-49)."""
 from __future__ import annotations
 
-from gateway.storage.migrations import Migration
+from gateway.storage.migration import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(40, "bind QR codes", (
