@@ -164,6 +164,9 @@ class PhoneApi(BaseHandler):
         raise ValueError(f"unknown action {action!r}")
 
     async def _push(self, app_id: str, openid: str, fields: Json) -> Json:
+        if not self.state.app(app_id).callback_url:
+            _note(self.state, app_id, openid, "error", text="该公众号暂时无法提供服务（没有设置服务器地址）")
+            return {"pushed": None}
         pushed = await _push(self.state, {"app_id": app_id, "openid": openid, **fields}, {})
         return self._record(app_id, openid, pushed)
 

@@ -39,8 +39,9 @@ class QrStore:
         if action not in ACTIONS:
             raise WxError(40052, "invalid action name")
         permanent, key = ACTIONS[str(action)]
-        scene_holder = (data.get("action_info") or {}).get("scene") if isinstance(data.get("action_info"), dict) else None
-        value = scene_holder.get(key) if isinstance(scene_holder, dict) else None
+        info = data.get("action_info")
+        holder = info.get("scene") if isinstance(info, dict) else None  # without the wrapper: 40053
+        value = holder.get(key) if isinstance(holder, dict) else None
         if key == "scene_str":
             if not isinstance(value, str) or not 1 <= len(value) <= 64:
                 raise WxError(40053, "invalid action info")
@@ -51,7 +52,8 @@ class QrStore:
                 raise WxError(40053, "invalid action info")
             scene = str(value)
         expire = None if permanent else data.get("expire_seconds", DEFAULT_EXPIRE)
-        if expire is not None and (isinstance(expire, bool) or not isinstance(expire, int) or not 1 <= expire <= MAX_EXPIRE):
+        if expire is not None and (isinstance(expire, bool) or not isinstance(expire, int)
+                                   or not 1 <= expire <= MAX_EXPIRE):
             raise WxError(47001)
         # Like WeChat's: base64 that may hold "/", "+" and "=", so callers must encode it in URLs.
         ticket = "gQ" + base64.b64encode(secrets.token_bytes(45)).decode()

@@ -3,11 +3,15 @@ page: a bind-qr call to `bound`, and every refusal (expired, used, cancelled, an
 code, another WeChat user, departed and pending accounts, WeChat down)."""
 from __future__ import annotations
 
+import asyncio
 import re
 from urllib.parse import quote, urlsplit
 
+import pytest
+
 from gateway.accounts.bind_qr import qr_png
 from phone import PASSWORD, Phone
+from simulator.client import SimulatorError
 from wechat_env import WeChatEnv, app_id_of, wechat_env
 
 NAME = "张三"
@@ -234,3 +238,39 @@ async def test_simulator_qrcode_rules(env):
         ok = await http._fetch("POST", "cgi-bin/qrcode/create", {"access_token": token},
                                {"action_name": "QR_SCENE", "action_info": {"scene": {"scene_id": 7}}})
         assert ok["expire_seconds"] == 30 and ok["url"].startswith("http://weixin.qq.com/q/")
+
+
+async def test_two_confirms_at_once_bind_once(env):
+    async with wechat_env(env, reachable=True) as wx:
+        await wx.put_account("zhangsan", PASSWORD, name=NAME)
+        code = await make_code(wx)
+        reply = await scan(wx, "o_zhang", code["ticket"])
+        phone, _ = await open_link(wx, "o_zhang", reply)
+        answers = await asyncio.gather(*(phone.api(f"bind/{token_of(reply)}/confirm") for _ in range(4)))
+        assert sorted(a.status for a in answers) == [200, 403, 403, 403]
+        assert len([b for b in await wx.db_bindings() if b["ended_at"] is None]) == 1
+        assert [e["type"] for e in await wx.events()].count("account.bound") == 1
+
+
+async def test_a_scan_that_follows_records_the_follower_and_a_plain_scan_is_left_alone(env):
+    async with wechat_env(env, reachable=True) as wx:
+        await wx.put_account("zhangsan", PASSWORD, name=NAME)
+        code = await make_code(wx)
+        pushed = await wx.sim.scan("o_new", code["ticket"])
+        assert pushed["message"]["Event"] == "subscribe" and pushed["message"]["EventKey"].startswith("qrscene_bind:")
+        assert pushed["message"]["Ticket"] == code["ticket"]
+        rows = await wx.g.gw.storage.fetchall("SELECT openid, subscribed FROM followers WHERE tenant_id = ?",
+                                              (wx.tenant.id,))
+        assert [(r["openid"], bool(r["subscribed"])) for r in rows] == [("o_new", True)]
+        # Another parametric code of the account (not a bind code): SCAN gets `success`, a follow the welcome.
+        assert (await wx.sim.push_event(wx.app_id, "o_new", "SCAN", "poster-2026"))["body"] == "success"
+        welcome = await wx.sim.push_event(wx.app_id, "o_other", "subscribe", "qrscene_poster-2026")
+        assert welcome["reply"]["Content"].startswith("欢迎关注")
+        # The simulator refuses scans WeChat would not deliver.
+        with pytest.raises(SimulatorError):
+            await wx.sim.scan("o_new", "gQno-such-code")
+        with pytest.raises(SimulatorError):
+            await wx.sim.scan("o_new", code["ticket"], app_id="wx0000000000000000")
+        wx.advance(600)
+        with pytest.raises(SimulatorError):
+            await wx.sim.scan("o_new", code["qr_url"])

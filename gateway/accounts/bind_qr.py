@@ -19,7 +19,7 @@ from gateway.accounts.bindings import BindingStore, BindRefused
 from gateway.accounts.sessions import SessionStore
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock, iso
-from gateway.platform.errors import Conflict, Forbidden, NotFound, Unavailable
+from gateway.platform.errors import Conflict, NotFound, Unavailable
 from gateway.platform.links import entry_url
 from gateway.platform.tenant import Tenant
 from gateway.storage import Row, Storage
@@ -34,7 +34,6 @@ TTL_SECONDS = 600
 SCENE_PREFIX = "bind:"
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 MAX_TICKET_CHARS = 191
-_PAGE_PATTERN = "bind/{token}"
 
 
 class TokenCaller(Protocol):
@@ -170,7 +169,7 @@ class BindQrService:
 
     @staticmethod
     def page(token: str) -> str:
-        return _PAGE_PATTERN.format(token=token)
+        return f"bind/{token}"
 
     # ---- the confirmation page -----------------------------------------------------------------
     async def describe(self, tenant: Tenant, token: str, openid: str) -> dict[str, str]:
@@ -256,7 +255,3 @@ class BindQrService:
         finished = None if status == "waiting" else self.clock.now()
         await self.storage.execute("UPDATE bind_qr SET status = ?, finished_at = ? WHERE tenant_id = ? AND id = ?",
                                    (status, finished, tenant.id, qr_id))
-
-
-def forbidden_page(reason: BindQrProblem) -> Forbidden:
-    return Forbidden(reason.message, {"reason": reason.reason})

@@ -187,7 +187,8 @@ def _validate(settings: Settings) -> None:
     settings.server.public_url = settings.server.public_url.rstrip("/")
     for origin in settings.server.frame_ancestors:
         if not _ORIGIN.match(origin):
-            raise SettingsError(f"[server] frame_ancestors entries must be origins like http://host:port, not {origin!r}")
+            raise SettingsError("[server] frame_ancestors entries must be origins like http://host:port, "
+                                f"not {origin!r}")
     key = settings.security.master_key
     if key and not _is_key_hex(key):
         raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)")
