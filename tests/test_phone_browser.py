@@ -167,6 +167,7 @@ async def test_the_demo_walkthrough_as_a_newcomer_sees_it(tmp_path):
         await demo.wait_for_line(r"Gateway listening")
         await page.goto(phone)
         await expect(page.locator("#hint")).to_contain_text("点「关注公众号」")
+        assert await page.get_attribute("#hint a", "href") == business
         await shot(page, "demo-1-phone")
         await page.click("#follow")
         await expect(last_reply(page)).to_contain_text("欢迎关注演示科技有限公司")

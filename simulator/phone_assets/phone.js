@@ -187,12 +187,31 @@
     });
   }
 
+  // The side panel's steps; their links (the business system's page) open in a new tab.
+  function renderHint(text) {
+    var hint = $("hint");
+    if (hint.getAttribute("data-text") === text) { return; }
+    hint.setAttribute("data-text", text);
+    while (hint.firstChild) { hint.removeChild(hint.firstChild); }
+    text.split(URL_RE).forEach(function (part, i) {
+      if (i % 2 === 1) {
+        var a = el("a", "", part);
+        a.href = part;
+        a.target = "_blank";
+        a.rel = "noopener";
+        hint.appendChild(a);
+      } else if (part) {
+        hint.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
   function render(data) {
     openid = data.openid;
     appId = data.app.app_id;
     $("account-name").textContent = data.app.name;
     $("follow-bar").hidden = data.subscribed;
-    $("hint").textContent = data.app.hint || "";
+    renderHint(data.app.hint || "");
     $("hint-box").hidden = !data.app.hint;
     renderUsers(data);
     renderMenu(data);
