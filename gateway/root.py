@@ -55,7 +55,7 @@ class Gateway:
         sec = settings.security
 
         # ---- the platform
-        self.storage: Storage = open_storage(settings.storage.url)
+        self.storage: Storage = open_storage(settings.storage.url, settings.storage.query_timeout)
         self.cache: Cache = open_cache(settings.cache.url)
         self.metrics = Metrics()
         self.audit = AuditLog(self.storage, self.clock)
@@ -105,7 +105,7 @@ class Gateway:
 
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,
-                                         self.audit, self.metrics, public_url, inbox=self.documents,
+                                         self.metrics, public_url, inbox=self.documents,
                                          deliveries=self.sender.finished, rulebook=RuleBook(),
                                          bind_scans=self.bind_qr)
 

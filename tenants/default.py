@@ -2,7 +2,13 @@
 A tenant's own tenants/<slug>.py adds rules or replaces these by name (see tenants/router.py)."""
 from __future__ import annotations
 
+import asyncio
+
+from gateway.storage import StorageError
 from tenants import MessageContext, Reply, Rule
+
+# The 待办 count waits on storage at most this long outside a callback's own deadline.
+COUNT_SECONDS = 1.5
 
 
 def _keyword_reply(ctx: MessageContext) -> str | None:
@@ -20,17 +26,26 @@ def _keyword_reply(ctx: MessageContext) -> str | None:
     return None
 
 
+async def _bind_reply(ctx: MessageContext) -> str | None:
+    """The reply to a scan of a bind QR code (None for another scene), within the callback's bound."""
+    try:
+        return await asyncio.wait_for(ctx.bind_scans.scanned(ctx.tenant, ctx.openid, ctx.scene),
+                                      ctx.lookup_seconds(COUNT_SECONDS))
+    except (asyncio.TimeoutError, StorageError):
+        return "暂时无法处理这次扫码，请稍后再扫一次二维码。"
+
+
 async def welcome(ctx: MessageContext) -> Reply:
     await ctx.followers.record(ctx.tenant, ctx.openid, True)
     if ctx.scene:  # followed by scanning a parametric QR code, e.g. a bind code
-        reply = await ctx.bind_scans.scanned(ctx.tenant, ctx.openid, ctx.scene)
+        reply = await _bind_reply(ctx)
         if reply is not None:
             return ctx.text(reply)
     return ctx.text(f"欢迎关注{ctx.tenant.name}！\n请先绑定您的账号，之后待办会在这里通知您：\n{ctx.links.binding}")
 
 
 async def qr_scan(ctx: MessageContext) -> Reply | None:
-    reply = await ctx.bind_scans.scanned(ctx.tenant, ctx.openid, ctx.scene)
+    reply = await _bind_reply(ctx)
     return ctx.text(reply) if reply is not None else None
 
 
@@ -40,7 +55,11 @@ async def farewell(ctx: MessageContext) -> None:
 
 
 async def pending(ctx: MessageContext) -> Reply:
-    count = await ctx.inbox.pending_count(ctx.tenant, ctx.openid)
+    try:
+        count = await asyncio.wait_for(ctx.inbox.pending_count(ctx.tenant, ctx.openid),
+                                       ctx.lookup_seconds(COUNT_SECONDS))
+    except (asyncio.TimeoutError, StorageError):
+        return ctx.text(f"暂时无法查询待办，请稍后再试。也可以直接打开：\n{ctx.links.inbox}")
     if count is None:
         return ctx.text(f"您还没有绑定账号。请点击链接绑定后查看待办：\n{ctx.links.binding}")
     if count == 0:

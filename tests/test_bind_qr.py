@@ -274,3 +274,18 @@ async def test_a_scan_that_follows_records_the_follower_and_a_plain_scan_is_left
         wx.advance(600)
         with pytest.raises(SimulatorError):
             await wx.sim.scan("o_new", code["qr_url"])
+
+
+async def test_a_scan_is_answered_in_time_when_storage_hangs(env):
+    async with wechat_env(env, reachable=True) as wx:
+        await wx.put_account("zhangsan", PASSWORD, name=NAME)
+        code = await make_code(wx)
+
+        async def hanging(*args: object) -> str:
+            await asyncio.sleep(10)
+            return "never"
+        wx.g.gw.bind_qr.scanned = hanging  # type: ignore[method-assign]
+        started = asyncio.get_running_loop().time()
+        reply = await scan(wx, "o_zhang", code["ticket"])
+        assert asyncio.get_running_loop().time() - started < 4.5
+        assert reply == "暂时无法处理这次扫码，请稍后再扫一次二维码。"

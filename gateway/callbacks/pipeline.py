@@ -16,7 +16,6 @@ from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.callbacks.followers import FollowerStore
 from gateway.callbacks.rulebook import RuleBook
-from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
 from gateway.platform.metrics import Metrics
 from gateway.platform.tenant_state import TenantState
@@ -31,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_SKEW_SECONDS = 300
 ANSWER_SECONDS = 4.5         # WeChat gives up after 5 s; leave room for the reply to travel
 HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
+LOOKUP_SECONDS = 1.9         # storage lookups of a handler end by then: a frozen database costs < 2 s
 DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
 PURGE_EVERY_SECONDS = 3600.0
 _MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
@@ -70,6 +70,23 @@ class TenantsBySlug(Protocol):
     def require(self, slug: str) -> Tenant: ...
 
 
+class _FollowersLater:
+    """Follow and unfollow notes written after the answer: the welcome never waits on storage."""
+
+    def __init__(self, store: FollowerStore, background: Background) -> None:
+        self.store, self.background = store, background
+
+    async def record(self, tenant: Tenant, openid: str, subscribed: bool) -> None:
+        self.background.spawn(self.store.record(tenant, openid, subscribed), "follower note")
+
+
+def _later(hook: DeliveryHook, background: Background) -> DeliveryHook:
+    """A delivery report recorded after the answer (WeChat only needs `success`)."""
+    async def record(tenant: Tenant, msgid: str, status: str) -> None:
+        background.spawn(hook(tenant, msgid, status), "delivery report")
+    return record
+
+
 def _where(exc: BaseException) -> str:
     """file:line of the innermost frame: enough to find a bug without logging the message (it may
     quote what the user wrote)."""
@@ -79,13 +96,14 @@ def _where(exc: BaseException) -> str:
 
 class CallbackService:
     def __init__(self, storage: Storage, cache: Cache, clock: Clock, tenants: TenantsBySlug, state: TenantState,
-                 audit: AuditLog, metrics: Metrics, public_url: str, inbox: InboxProvider,
+                 metrics: Metrics, public_url: str, inbox: InboxProvider,
                  deliveries: DeliveryHook, rulebook: RuleBook, bind_scans: BindScans | None = None) -> None:
-        self.tenants, self.clock, self.state, self.audit, self.metrics = tenants, clock, state, audit, metrics
+        self.tenants, self.clock, self.state, self.metrics = tenants, clock, state, metrics
         self.public_url, self.inbox, self.deliveries, self.rulebook = public_url, inbox, deliveries, rulebook
         self.bind_scans: BindScans = bind_scans or NoBindScans()
         self.followers = FollowerStore(storage, clock)
         self.background = Background()
+        self._followers_later = _FollowersLater(self.followers, self.background)
         self.dedupe = ReplyDedupe(storage, cache, clock, self.background)
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
@@ -218,15 +236,15 @@ class CallbackService:
         return self._parse(plaintext), crypto
 
     # ---- dispatch -------------------------------------------------------------------------
-    def context(self, tenant: Tenant, message: Mapping[str, str]) -> MessageContext:
+    def context(self, tenant: Tenant, message: Mapping[str, str], lookup_deadline: float | None = None) -> MessageContext:
         return MessageContext(
             tenant=tenant, message=message, links=Links(self.public_url, tenant.slug), inbox=self.inbox,
-            deliveries=self.deliveries, followers=self.followers, clock=self.clock, audit=self.audit,
-            bind_scans=self.bind_scans)
+            deliveries=_later(self.deliveries, self.background), followers=self._followers_later, clock=self.clock,
+            lookup_deadline=lookup_deadline, bind_scans=self.bind_scans)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
-        ctx = self.context(tenant, message)
+        ctx = self.context(tenant, message, deadline - (ANSWER_SECONDS - LOOKUP_SECONDS))
         rule = route(self.rulebook.rules_for(tenant), ctx)
         if rule is None:
             return SUCCESS, "ok"
