@@ -21,6 +21,10 @@ from gateway.accounts.sign_in import SignIn
 from gateway.cache import Cache, open_cache
 from gateway.callbacks.pipeline import CallbackService
 from gateway.callbacks.rulebook import RuleBook
+from gateway.console.accounts import ConsoleAccounts
+from gateway.console.service import ConsoleService
+from gateway.console.sessions import ConsoleSessions
+from gateway.console.test_event import TestEventSender
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
 from gateway.documents.template_sender import TemplateSender
@@ -61,8 +65,8 @@ class Gateway:
         self.audit = AuditLog(self.storage, self.clock)
         self.state = TenantState(self.storage, self.clock)
         self.events = EventLog(self.storage, self.clock)
-        self.registry = TenantRegistry(self.storage, self.cache, SecretBox(settings.master_key_bytes), self.clock,
-                                       sec.allow_private_webhooks)
+        self.box = SecretBox(settings.master_key_bytes)
+        self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock, sec.allow_private_webhooks)
         # Its own client: Tornado's shared one allows only 10 requests at a time per process.
         self._wechat_client = AsyncHTTPClient(force_instance=True, max_clients=100)
         self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,
@@ -113,6 +117,12 @@ class Gateway:
         self.menus = MenuService(self.tokens, self.wechat_http, self.state, self.audit, public_url)
         self.checklist = Checklist(self.state, self.registry, self.tokens.probe_credentials, public_url)
 
+        # ---- the console (same services as the APIs; its own accounts share the hasher and limiter)
+        self.test_events = TestEventSender(self.clock, sec.allow_private_webhooks)
+        self.console = ConsoleService(
+            ConsoleAccounts(self.storage, self.clock, self.hasher, self.limits, self.audit, self.box),
+            ConsoleSessions(self.storage, self.clock), self.test_events)
+
         self._background: list[asyncio.Task[None]] = []
         self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
 
@@ -143,6 +153,7 @@ class Gateway:
             except Exception:
                 log.exception("stop hook failed")
         await self.delivery.stop()
+        await self.test_events.close()
         await self.callbacks.drain()
         await self.tokens.stop()
         for task in self._background:

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from gateway.accounts.bind_qr import qr_png
+from harness import wait_for
 from phone import PASSWORD, Phone
 from simulator.client import SimulatorError
 from wechat_env import WeChatEnv, app_id_of, wechat_env
@@ -259,9 +260,12 @@ async def test_a_scan_that_follows_records_the_follower_and_a_plain_scan_is_left
         pushed = await wx.sim.scan("o_new", code["ticket"])
         assert pushed["message"]["Event"] == "subscribe" and pushed["message"]["EventKey"].startswith("qrscene_bind:")
         assert pushed["message"]["Ticket"] == code["ticket"]
-        rows = await wx.g.gw.storage.fetchall("SELECT openid, subscribed FROM followers WHERE tenant_id = ?",
-                                              (wx.tenant.id,))
-        assert [(r["openid"], bool(r["subscribed"])) for r in rows] == [("o_new", True)]
+
+        async def followers() -> list[tuple[str, bool]]:  # written after the answer
+            rows = await wx.g.gw.storage.fetchall("SELECT openid, subscribed FROM followers WHERE tenant_id = ?",
+                                                  (wx.tenant.id,))
+            return [(r["openid"], bool(r["subscribed"])) for r in rows]
+        assert await wait_for(followers) == [("o_new", True)]
         # Another parametric code of the account (not a bind code): SCAN gets `success`, a follow the welcome.
         assert (await wx.sim.push_event(wx.app_id, "o_new", "SCAN", "poster-2026"))["body"] == "success"
         welcome = await wx.sim.push_event(wx.app_id, "o_other", "subscribe", "qrscene_poster-2026")

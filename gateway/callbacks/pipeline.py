@@ -82,8 +82,11 @@ class _FollowersLater:
 
 def _later(hook: DeliveryHook, background: Background) -> DeliveryHook:
     """A delivery report recorded after the answer (WeChat only needs `success`)."""
+    async def run(tenant: Tenant, msgid: str, status: str) -> None:
+        await hook(tenant, msgid, status)
+
     async def record(tenant: Tenant, msgid: str, status: str) -> None:
-        background.spawn(hook(tenant, msgid, status), "delivery report")
+        background.spawn(run(tenant, msgid, status), "delivery report")
     return record
 
 
