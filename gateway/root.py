@@ -9,6 +9,7 @@ from typing import Awaitable, Callable
 
 from tornado.httpclient import AsyncHTTPClient
 
+from gateway.accounts.bind_qr import BindQrService
 from gateway.accounts.bindings import BindingStore
 from gateway.accounts.directory import AccountDirectory
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
@@ -90,6 +91,8 @@ class Gateway:
         self.sign_in = SignIn(self.storage, self.clock, self.audit, self.directory, self.limits, self.hasher,
                               self.bindings, self.sessions)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
+        self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
+                                     self.bindings, self.sessions, self.audit, public_url)
 
         # ---- documents and their delivery
         # A claim's lease outlives a send with its token refresh and in-call retries.
@@ -108,7 +111,8 @@ class Gateway:
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,
                                          self.metrics, public_url, inbox=self.documents,
-                                         deliveries=self.sender.finished, rulebook=RuleBook())
+                                         deliveries=self.sender.finished, rulebook=RuleBook(),
+                                         bind_scans=self.bind_qr)
 
         # ---- onboarding
         self.menus = MenuService(self.tokens, self.wechat_http, self.state, self.audit, public_url)
