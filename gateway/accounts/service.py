@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.accounts.bindings import BindingStore
 from gateway.platform.clock import iso
-from gateway.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable, WeakPasswordError
+from gateway.platform.errors import Conflict, Invalid, NotFound, Unavailable, WeakPasswordError
 from gateway.accounts.login_limits import LoginLimiter
 from gateway.accounts.password_policy import PasswordPolicy, WeakPassword, check_password, policy_description
 from gateway.accounts.passwords import HasherOverloaded, PasswordHasher, ScryptParams
+from gateway.accounts.registration import Checks, Registration
 from gateway.accounts.sessions import Session, SessionStore
 from gateway.storage import DuplicateKey, Executor, Row
 from gateway.platform.tenant import Tenant
@@ -78,6 +79,12 @@ def check_new_password(tenant: Tenant, password: Any, login: str, name: str) -> 
     return password
 
 
+def refuse_pending(row: Row) -> None:
+    """A tenant's PUT never takes over a pending self-registration (its password is a stranger's)."""
+    raise Conflict("this login is a pending self-registration: approve it (POST …/approve) or refuse it"
+                   " (POST …/depart) first", {"login": row["login"], "status": "pending"})
+
+
 @dataclass
 class Recipient:
     login: str               # the account's own spelling when known, else the one asked for
@@ -106,6 +113,8 @@ class AccountService:
         self.bindings = BindingStore(gw.storage, gw.audit, gw.events, gw.state, gw.clock)
         self.sessions = SessionStore(gw.storage, gw.clock, sec.session_key, sec.session_hours)
         self.sign_in = SignIn(self)
+        self.registration = Registration(gw.storage, gw.cache, gw.clock, gw.audit, gw.events, self, Checks(
+            login_problem, text_problem, check_new_password, normalise_login, KINDS))
         self.oauth = OAuthFlow(gw, self)
 
     async def close(self) -> None:
@@ -195,6 +204,8 @@ class AccountService:
             raise Invalid(problem, {"field": "login"})
         login = login.strip()
         existing = await self.row(tenant, login)
+        if existing is not None and existing["status"] == "pending":
+            refuse_pending(existing)
         problems = [p for p in (
             text_problem("name", body.get("name"), required=existing is None or "name" in body),
             text_problem("position", body.get("position"), required=False),
@@ -236,6 +247,8 @@ class AccountService:
                 account_id = result.lastrowid
             else:
                 row = await self._lock_row(tx, tenant, login)
+                if row["status"] == "pending":  # registered by a stranger since our first read
+                    refuse_pending(row)
                 account_id = row["id"]
                 await self._update(tx, tenant, row, body, name, hashed, must_change, actor, now)
             view = await self._view_by_id(tx, tenant, int(account_id or 0))
@@ -277,9 +290,15 @@ class AccountService:
             row = await self._lock_row(tx, tenant, login)
             if row["status"] != "departed":
                 await self.bindings.end_for_account(tx, tenant, row["id"], "departed", actor)
-                await tx.execute("UPDATE accounts SET status = 'departed', updated_at = ? WHERE tenant_id = ? AND id = ?",
-                                 (self.clock.now(), tenant.id, row["id"]))
-                await self.audit.record(tenant.id, actor, "account.departed", row["login"], ex=tx)
+                # Departing a pending self-registration refuses it: its password goes with it, so
+                # a later PUT with active: true cannot hand the registrant the account.
+                refused = row["status"] == "pending"
+                await tx.execute(
+                    "UPDATE accounts SET status = 'departed', updated_at = ?"
+                    f"{', password_hash = NULL' if refused else ''} WHERE tenant_id = ? AND id = ?",
+                    (self.clock.now(), tenant.id, row["id"]))
+                await self.audit.record(tenant.id, actor, "account.departed", row["login"],
+                                        {"registration_refused": True} if refused else None, ex=tx)
             view = await self._view_by_id(tx, tenant, row["id"])
         return view
 
@@ -327,40 +346,9 @@ class AccountService:
                 "must_change_password": bool(row["must_change_password"]), "policy": info["rules"],
                 "allow_registration": info["allow_registration"]}
 
-    async def register(self, tenant: Tenant, openid: str | None, body: dict[str, Any]) -> None:
+    async def register(self, tenant: Tenant, openid: str | None, body: dict[str, Any], ip: str) -> None:
         """A pending self-registration, when the tenant allows it; the tenant approves it later."""
-        if not tenant.policy["allow_mobile_registration"]:
-            raise Forbidden("self-registration is not enabled for this organisation")
-        if not openid:
-            raise Unauthorized("open the registration page from the WeChat menu first",
-                               {"entry": f"/wx/{tenant.slug}/entry?next=register"})
-        unknown = sorted(str(k) for k in body if k not in ("login", "name", "password", "kind"))
-        if unknown:
-            raise Invalid(f"unknown fields: {', '.join(unknown)}", {"fields": unknown})
-        kind = body.get("kind") or "employee"
-        problems = [p for p in (login_problem(body.get("login")), text_problem("name", body.get("name"), True),
-                                None if kind in KINDS else f"kind must be one of {', '.join(KINDS)}") if p]
-        if problems:
-            raise Invalid("; ".join(problems), {"problems": problems})
-        login, name = body["login"].strip(), body["name"].strip()
-        password = check_new_password(tenant, body.get("password"), login, name)
-        if await self.row(tenant, login) is not None:
-            raise Conflict("this login is already taken", {"login": login})
-        hashed = await self.hash_password(password)
-        now = self.clock.now()
-        try:
-            async with self.storage.transaction() as tx:
-                await tx.execute(
-                    "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status, password_hash,"
-                    " must_change_password, password_changed_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, '', 'pending', ?, 0, ?, ?, ?)",
-                    (tenant.id, login, normalise_login(login), name, kind, hashed, now, now, now))
-                await self.audit.record(tenant.id, login, "account.registered", login,
-                                        {"kind": kind, "openid": openid}, ex=tx)
-                await self.gw.events.emit(tenant, "account.registered",
-                                          {"login": login, "name": name, "kind": kind}, ex=tx)
-        except DuplicateKey:
-            raise Conflict("this login is already taken", {"login": login}) from None
+        await self.registration.register(tenant, openid, body, ip)
 
     async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any, ip: str) -> None:
         """The person's own change: the current password (counted like a sign-in), then the new one."""
