@@ -1,31 +1,53 @@
 """Operations endpoints: liveness, readiness naming the back end that is down, Prometheus
-metrics, and the tenants' MP_verify domain-verification files."""
+metrics, and the tenants' MP_verify domain-verification files. With `[server] ops_restricted`
+the metrics and readiness details are only for the operator token or the listed scrapers."""
 from __future__ import annotations
 
-import os
+import hmac
 
 import tornado.web
 
+from gateway.accounts.client_ip import client_ip, ip_in
 from handlers.base import BaseHandler, JsonHandler
+
+
+def ops_allowed(handler: BaseHandler) -> bool:
+    """May this request see metrics and readiness details?"""
+    settings = handler.gw.settings
+    server = settings.server
+    if not server.ops_restricted:
+        return True
+    scheme, _, token = handler.request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
+                                                          settings.security.operator_token.encode()):
+        return True
+    ip = client_ip(handler.request.remote_ip or "", handler.request.headers, server.trusted_proxies,
+                   server.client_ip_header)
+    return ip_in(ip, server.ops_scrapers)
 
 
 class HealthHandler(JsonHandler):
     async def get(self) -> None:
-        self.write_json({"status": "ok", "pid": os.getpid()})
+        self.write_json({"status": "ok"})
 
 
 class ReadyHandler(JsonHandler):
     async def get(self) -> None:
         checks = await self.gw.readiness()
         down = [name for name, status in checks.items() if status != "ok"]
-        self.write_json({"status": "down" if down else "ok", "checks": checks, "down": down},
-                        status=503 if down else 200)
+        body = {"status": "down" if down else "ok"}
+        if ops_allowed(self):
+            body.update(checks=checks, down=down)
+        self.write_json(body, status=503 if down else 200)
 
 
-class MetricsHandler(BaseHandler):
+class MetricsHandler(JsonHandler):
     route_name = "metrics"
 
     async def get(self) -> None:
+        if not ops_allowed(self):
+            self.set_header("WWW-Authenticate", "Bearer")
+            raise tornado.web.HTTPError(401, "the metrics need the operator token or a listed scraper address")
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.finish(await self.gw.metrics.render())
 
