@@ -4,6 +4,7 @@ the metrics and readiness details are only for the operator token or the listed 
 from __future__ import annotations
 
 import hmac
+import os
 
 import tornado.web
 
@@ -11,15 +12,16 @@ from gateway.accounts.client_ip import client_ip, ip_in
 from handlers.base import BaseHandler, JsonHandler
 
 
+def is_operator(handler: BaseHandler) -> bool:
+    scheme, _, token = handler.request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), handler.gw.settings.security.operator_token.encode())
+
+
 def ops_allowed(handler: BaseHandler) -> bool:
     """May this request see metrics and readiness details?"""
-    settings = handler.gw.settings
-    server = settings.server
-    if not server.ops_restricted:
-        return True
-    scheme, _, token = handler.request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(),
-                                                          settings.security.operator_token.encode()):
+    server = handler.gw.settings.server
+    if not server.ops_restricted or is_operator(handler):
         return True
     ip = client_ip(handler.request.remote_ip or "", handler.request.headers, server.trusted_proxies,
                    server.client_ip_header)
@@ -28,7 +30,8 @@ def ops_allowed(handler: BaseHandler) -> bool:
 
 class HealthHandler(JsonHandler):
     async def get(self) -> None:
-        self.write_json({"status": "ok"})
+        # The process id only for the operator (it tells which worker of --processes answered).
+        self.write_json({"status": "ok", "pid": os.getpid()} if is_operator(self) else {"status": "ok"})
 
 
 class ReadyHandler(JsonHandler):

@@ -1,6 +1,7 @@
 """Issue 14, platform: each attack the adversarial review found, reproduced and refused — text
 that is not Unicode in JSON bodies, the JS-SDK endpoint used to hammer WeChat or learn the egress
-IP, ops endpoints listing every tenant, weak secrets at start, a world-readable SQLite file."""
+IP, ops endpoints listing every tenant, weak secrets at start, a world-readable SQLite file, an
+old EncodingAESKey kept working after WeChat moved to the new one."""
 from __future__ import annotations
 
 import os
@@ -10,9 +11,10 @@ from urllib.parse import quote
 import pytest
 
 from gateway.platform.config import SettingsError, ensure_secrets, load_settings
-from harness import OPERATOR_TOKEN, document, tenant_body
+from harness import OPERATOR_TOKEN, document, tenant_body, wait_for
 from phone import PASSWORD, XSRF, sign_in
 from wechat_env import wechat_env
+from wechat_push import AES_KEY, AES_KEY2, SpyInbox, WeChat
 
 PUBLIC = "http://127.0.0.1:8080"
 SURROGATE = '"\\ud800"'
@@ -88,6 +90,8 @@ async def test_healthz_has_no_pid_and_ops_details_can_be_restricted(env):
         await g.create_tenant("secret-co")
         r = await g.request("GET", "/healthz")
         assert r.status == 200 and r.json == {"status": "ok"} and str(os.getpid()) not in r.text
+        assert (await g.request("GET", "/healthz", token="op_wrong_" + "x" * 24)).json == {"status": "ok"}
+        assert (await g.request("GET", "/healthz", token=OPERATOR_TOKEN)).json["pid"] == os.getpid()
         assert (await g.request("GET", "/metrics")).status == 200  # open by default
         assert "checks" in (await g.request("GET", "/readyz")).json
     async with env.gateway(server={"ops_restricted": True, "ops_scrapers": ["192.0.2.0/24"]}) as g:
@@ -145,3 +149,35 @@ async def test_the_sqlite_file_is_created_0600(env, tmp_path):
         path = tmp_path / name
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+
+
+async def test_the_previous_aes_key_is_dropped_after_the_first_message_under_the_new_one(env):
+    async with env.gateway() as g1:
+        wx1 = await WeChat.create(g1, mode="safe", aes_key=AES_KEY)
+        async with env.gateway(settings=g1.gw.settings, drop=False) as g2:  # a second process
+            wx2 = WeChat(g2, wx1.slug, wx1.token, wx1.app_id, AES_KEY, wx1.original_id, "safe")
+            g2.gw.extensions["inbox"] = SpyInbox(count=None)
+            r = await g1.admin("PATCH", "/admin/api/tenants/acme", {"wechat": {"encoding_aes_key": AES_KEY2}})
+            assert r.status == 200
+            await wait_for(lambda: g2.gw.registry.require("acme").secrets.encoding_aes_key == AES_KEY2)
+            for wx in (wx1, wx2, wx1):  # until WeChat switches, the old key keeps working everywhere
+                r = await wx.post(wx.text("todo"), key=AES_KEY)
+                assert r.status == 200 and "绑定" in wx.reply(r, key=AES_KEY)["Content"]
+            r = await wx1.post(wx1.text("todo"), key=AES_KEY2)  # WeChat now uses the new key
+            assert r.status == 200 and "绑定" in wx1.reply(r, key=AES_KEY2)["Content"]
+            # At once, in both processes (the second has not even reloaded the tenant yet, maybe):
+            for wx in (wx2, wx1):
+                assert (await wx.post(wx.text("todo"), key=AES_KEY)).status == 403
+                r = await wx.post(wx.text("todo"), key=AES_KEY2)
+                assert r.status == 200
+            stored = await g1.gw.registry.previous_aes_key_stored("acme")
+            assert stored is None
+            actions = [e["action"] for e in (await g1.admin("GET", "/admin/api/tenants/acme/audit")).json["items"]]
+            assert actions.count("wechat.aes_key_rotated") == 1
+            # A later rotation keeps the now previous key only until the newest one is used.
+            third = "Q" * 42 + "A"
+            assert (await g1.admin("PATCH", "/admin/api/tenants/acme", {"wechat": {"encoding_aes_key": third}})).status == 200
+            await wait_for(lambda: g2.gw.registry.require("acme").secrets.encoding_aes_key == third)
+            assert (await wx2.post(wx2.text("todo"), key=AES_KEY2)).status == 200
+            assert (await wx2.post(wx2.text("todo"), key=third)).status == 200
+            assert (await wx1.post(wx1.text("todo"), key=AES_KEY2)).status == 403
