@@ -1,9 +1,11 @@
 """Issue 14, platform: each attack the adversarial review found, reproduced and refused — text
 that is not Unicode in JSON bodies, the JS-SDK endpoint used to hammer WeChat or learn the egress
 IP, ops endpoints listing every tenant, weak secrets at start, a world-readable SQLite file, an
-old EncodingAESKey kept working after WeChat moved to the new one."""
+old EncodingAESKey kept working after WeChat moved to the new one, one tenant's slow webhook
+endpoint holding every delivery slot."""
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from urllib.parse import quote
@@ -11,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from gateway.platform.config import SettingsError, ensure_secrets, load_settings
-from harness import OPERATOR_TOKEN, document, tenant_body, wait_for
+from harness import OPERATOR_TOKEN, Receiver, document, tenant_body, wait_for
 from phone import PASSWORD, XSRF, sign_in
 from wechat_env import wechat_env
 from wechat_push import AES_KEY, AES_KEY2, SpyInbox, WeChat
@@ -181,3 +183,24 @@ async def test_the_previous_aes_key_is_dropped_after_the_first_message_under_the
             assert (await wx2.post(wx2.text("todo"), key=AES_KEY2)).status == 200
             assert (await wx2.post(wx2.text("todo"), key=third)).status == 200
             assert (await wx1.post(wx1.text("todo"), key=AES_KEY2)).status == 403
+
+
+async def test_a_slow_webhook_endpoint_holds_only_its_tenants_share(env):
+    async with Receiver(delay=3.0) as slow, Receiver() as fast:
+        async with env.gateway(security={"allow_private_webhooks": True}, delivery={"webhooks_per_tenant": 4}) as g:
+            await g.create_tenant("slow", webapi_url=slow.url())
+            await g.create_tenant("fast", webapi_url=fast.url())
+            tenant = g.gw.registry.require("slow")
+            decision = {"doc_id": "PO", "login": "a", "decision": "approve", "comment": "", "decided_at": None}
+            for _ in range(60):  # more than the 50 deliveries a process has in flight in all
+                await g.gw.events.emit(tenant, "document.decision", decision)
+            g.gw.notifications.wake_webhooks()
+            await wait_for(lambda: len(slow.requests) >= 4)
+            started = asyncio.get_running_loop().time()
+            await g.gw.events.emit(g.gw.registry.require("fast"), "document.decision", decision)
+            g.gw.notifications.wake_webhooks()
+            await wait_for(lambda: len(fast.requests) == 1, timeout=10)
+            assert asyncio.get_running_loop().time() - started < 1.5  # not behind the slow endpoint
+            assert len(slow.requests) == 4  # its share only, while the first four still hang
+            await wait_for(lambda: len(slow.requests) >= 8, timeout=10)
+            assert len(slow.requests) <= 8

@@ -96,7 +96,7 @@ class Notifications:
         # A claim's lease outlives a send with its token refresh and in-call retries.
         self.outbox = Outbox(gw.storage, gw.clock, max(15.0, 8 * gw.settings.wechat.timeout))
         self.sender = TemplateSender(gw, self.outbox)
-        self.webhooks = WebhookSender(gw)
+        self.webhooks = WebhookSender(gw, gw.settings.delivery.webhooks_per_tenant)
         self.documents = Documents(gw, self.outbox)
         workers = 1 if gw.storage.dialect == "sqlite" else max(1, gw.settings.delivery.workers)
         self._senders = [Pipeline(f"outbox-{i}", self.outbox.claim, self.sender.process, self.outbox.next_due,
@@ -104,6 +104,7 @@ class Notifications:
         self._hooks = [Pipeline(f"webhooks-{i}", self.webhooks.claim, self.webhooks.deliver,
                                 self.webhooks.next_due, gw.clock.now, batch=20, max_inflight=50)
                        for i in range(workers)]
+        self.webhooks.on_free = self.wake_webhooks
 
     def start(self) -> None:
         for pipeline in self._senders + self._hooks:

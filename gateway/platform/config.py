@@ -64,6 +64,7 @@ class SecuritySettings:
 class DeliverySettings:
     workers: int = 1
     tenant_rate_per_second: float = 20.0
+    webhooks_per_tenant: int = 5
 
 
 @dataclass
@@ -171,6 +172,7 @@ def _check_ranges(settings: Settings) -> None:
         (sec.session_hours >= 1, "[security] session_hours must be at least 1"),
         (delivery.workers >= 1, "[delivery] workers must be at least 1"),
         (delivery.tenant_rate_per_second > 0, "[delivery] tenant_rate_per_second must be greater than 0"),
+        (delivery.webhooks_per_tenant >= 1, "[delivery] webhooks_per_tenant must be at least 1"),
     )
     for ok, message in checks:
         if not ok:
