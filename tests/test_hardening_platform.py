@@ -57,6 +57,10 @@ async def test_a_lone_surrogate_anywhere_in_a_body_is_400_invalid(env):
             assert_invalid(await phone_raw(phone, f"/wx/acme/api/{name}", body))
         assert (await wx.tenant_api("GET", "/accounts/li")).status == 404
         assert (await wx.tenant_api("GET", "/documents/PO-2")).status == 404
+        # A surrogate pair is text (an emoji): accepted.
+        r = await wx.g.request("PUT", "/api/v1/acme/accounts/li", raw=b'{"name": "\\ud83d\\ude00 Li"}', token=key,
+                               headers=json_type)
+        assert r.status == 201 and r.json["name"] == "\U0001F600 Li"
         assert (await wx.tenant_api("GET", "/documents/PO-1")).json["recipients"][0]["decision"] is None
 
 
