@@ -38,7 +38,7 @@ class ReadyHandler(JsonHandler):
     async def get(self) -> None:
         checks = await self.gw.readiness()
         down = [name for name, status in checks.items() if status != "ok"]
-        body = {"status": "down" if down else "ok"}
+        body: dict[str, object] = {"status": "down" if down else "ok"}
         if ops_allowed(self):
             body.update(checks=checks, down=down)
         self.write_json(body, status=503 if down else 200)
