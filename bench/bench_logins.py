@@ -106,7 +106,7 @@ async def main() -> None:
     try:
         # password_hash_n is left at its default (2^17); only the per-IP failure limit is raised.
         async with running_gateway(wechat=sim.wechat(), security={"ip_login_failures": 1_000_000}) as (gw, base):
-            assert gw.accounts.hasher.params == PRODUCTION_PARAMS, gw.accounts.hasher.params
+            assert gw.hasher.params == PRODUCTION_PARAMS, gw.hasher.params
             api = Api(base, max_clients=PHONES + 4)
             body = tenant_body(SLUG, policy={"max_login_failures": 100, "lockout_minutes": 15})
             key = await create_tenant(api, OPERATOR, body)

@@ -13,7 +13,8 @@ class JsSdkHandler(JsonHandler):
         tenant = self.gw.registry.require(slug)
         url = self.get_query_argument("url", None)
         guard = JsSdkGuard(self.gw.cache, self.gw.clock)
-        self.write_json(await guard.config(tenant, lambda: jssdk_config(self.gw.tokens, tenant, self.gw.public_url, url)))
+        self.write_json(await guard.config(
+            tenant, lambda: jssdk_config(self.gw.tokens, tenant, self.gw.public_url, url)))
 
 
 ROUTES = [

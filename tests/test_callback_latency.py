@@ -50,7 +50,7 @@ async def timed(wx: WeChat, query: dict[str, str], body: bytes) -> tuple[Any, fl
 async def test_slow_database_answers_in_time_and_retries_run_once(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=2)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=2)
         tenant_id = g.gw.registry.require("acme").id
         undo = slow_down(g.gw.storage, 3.0)
         try:
@@ -77,7 +77,7 @@ async def test_cache_down_and_slow_database_still_runs_once(env):
     # Without the cache the database row is the only guard against running a retry twice.
     async with env.gateway(cache={"url": "redis://127.0.0.1:1/0"}) as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=4)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=4)
         undo = slow_down(g.gw.storage, 3.0)
         try:
             query, body = wx.signed(wx.text("todo"))
@@ -97,7 +97,7 @@ async def test_cache_down_and_slow_database_still_runs_once(env):
 async def test_claim_slower_than_the_deadline_answers_success_then_handles_once(env):
     async with env.gateway(cache={"url": "redis://127.0.0.1:1/0"}) as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=1)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=1)
         undo = slow_down(g.gw.storage, 5.0)
         try:
             query, body = wx.signed(wx.text("todo"))

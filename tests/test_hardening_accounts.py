@@ -19,7 +19,7 @@ OPEN = {"allow_mobile_registration": True}
 
 def count_kdf(wx: WeChatEnv) -> dict[str, int]:
     """Counts the hasher's verify and hash calls (each one KDF run) from now on."""
-    hasher, counts = wx.g.gw.accounts.hasher, {"verify": 0, "hash": 0}
+    hasher, counts = wx.g.gw.hasher, {"verify": 0, "hash": 0}
     for name in counts:
         original = getattr(hasher, name)
 

@@ -162,7 +162,7 @@ async def test_the_previous_aes_key_is_dropped_after_the_first_message_under_the
         wx1 = await WeChat.create(g1, mode="safe", aes_key=AES_KEY)
         async with env.gateway(settings=g1.gw.settings, drop=False) as g2:  # a second process
             wx2 = WeChat(g2, wx1.slug, wx1.token, wx1.app_id, AES_KEY, wx1.original_id, "safe")
-            g2.gw.extensions["inbox"] = SpyInbox(count=None)
+            g2.gw.callbacks.inbox = SpyInbox(count=None)
             r = await g1.admin("PATCH", "/admin/api/tenants/acme", {"wechat": {"encoding_aes_key": AES_KEY2}})
             assert r.status == 200
             await wait_for(lambda: g2.gw.registry.require("acme").secrets.encoding_aes_key == AES_KEY2)
@@ -198,11 +198,11 @@ async def test_a_slow_webhook_endpoint_holds_only_its_tenants_share(env):
             decision = {"doc_id": "PO", "login": "a", "decision": "approve", "comment": "", "decided_at": None}
             for _ in range(60):  # more than the 50 deliveries a process has in flight in all
                 await g.gw.events.emit(tenant, "document.decision", decision)
-            g.gw.notifications.wake_webhooks()
+            g.gw.delivery.wake_webhooks()
             await wait_for(lambda: len(slow.requests) >= 4)
             started = asyncio.get_running_loop().time()
             await g.gw.events.emit(g.gw.registry.require("fast"), "document.decision", decision)
-            g.gw.notifications.wake_webhooks()
+            g.gw.delivery.wake_webhooks()
             await wait_for(lambda: len(fast.requests) == 1, timeout=10)
             assert asyncio.get_running_loop().time() - started < 1.5  # not behind the slow endpoint
             assert len(slow.requests) == 4  # its share only, while the first four still hang

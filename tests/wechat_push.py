@@ -35,7 +35,7 @@ class WeChat:
         body.update({"message_mode": mode, "encoding_aes_key": aes_key, **wechat})
         await g.create_tenant(slug, wechat=body)
         # Deterministic whatever inbox provider is installed: every openid unbound until a test says otherwise.
-        g.gw.extensions["inbox"] = SpyInbox(count=None)
+        g.gw.callbacks.inbox = SpyInbox(count=None)
         return cls(g, slug, body["token"], body["app_id"], aes_key, body["original_id"], mode)
 
     def now(self) -> str:
@@ -111,7 +111,7 @@ class WeChat:
 
 
 class SpyInbox:
-    """A fake inbox provider (gw.extensions["inbox"]) that counts calls and can be slow or fail."""
+    """A fake inbox provider (gw.callbacks.inbox) that counts calls and can be slow or fail."""
 
     def __init__(self, count: int | None = 3, delay: float = 0.0, fail: bool = False) -> None:
         self.count, self.delay, self.fail = count, delay, fail

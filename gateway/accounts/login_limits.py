@@ -250,3 +250,8 @@ class LoginLimiter:
     async def forget(self, tenant: Tenant, account_id: int) -> None:
         """Drop the cache's count of an account whose row was just reset (an administrator's reset)."""
         await self._forget(self.account(tenant, account_id))
+
+
+def login_digest_key(master_key: bytes) -> bytes:
+    """The key of the login digests (derived from the master key, used for nothing else)."""
+    return hmac.new(master_key, b"gateway/login-digest/v1", hashlib.sha256).digest()

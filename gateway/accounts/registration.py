@@ -5,17 +5,20 @@ password is hashed so a burst cannot pass the limits."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any
 
 from gateway.accounts.client_ip import ip_bucket
+from gateway.accounts.directory import AccountDirectory
+from gateway.accounts.passwords import PasswordHasher
+from gateway.accounts.rules import KINDS, check_new_password, hash_new_password, login_problem, normalise_login, text_problem
 from gateway.cache import Cache, CacheError
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
 from gateway.platform.errors import Forbidden, Invalid, RateLimited, Unauthorized
 from gateway.platform.events import EventLog
+from gateway.platform.links import entry_path
 from gateway.platform.tenant import Tenant
-from gateway.storage import DuplicateKey, Row, Storage
+from gateway.storage import DuplicateKey, Storage
 
 PER_IP = 10              # registrations per IP (IPv6: per /64) per tenant per hour
 PER_IP_WINDOW = 3600.0
@@ -23,41 +26,24 @@ PER_OPENID = 3           # registrations per WeChat user per tenant per day
 PER_OPENID_WINDOW = 86400.0
 
 
-class AccountRules(Protocol):
-    """What registration needs of the account service: the field checks and the password."""
-
-    async def row(self, tenant: Tenant, login: str) -> Row | None: ...
-
-    async def hash_password(self, password: str) -> str: ...
-
-
-@dataclass(frozen=True)
-class Checks:
-    login_problem: Callable[[Any], str | None]
-    text_problem: Callable[[str, Any, bool], str | None]
-    check_new_password: Callable[[Tenant, Any, str, str], str]
-    normalise_login: Callable[[str], str]
-    kinds: tuple[str, ...]
-
-
 class Registration:
     def __init__(self, storage: Storage, cache: Cache, clock: Clock, audit: AuditLog, events: EventLog,
-                 accounts: AccountRules, checks: Checks) -> None:
+                 directory: AccountDirectory, hasher: PasswordHasher) -> None:
         self.storage, self.cache, self.clock = storage, cache, clock
-        self.audit, self.events, self.accounts, self.checks = audit, events, accounts, checks
+        self.audit, self.events, self.directory, self.hasher = audit, events, directory, hasher
 
     async def register(self, tenant: Tenant, openid: str | None, body: dict[str, Any], ip: str) -> None:
         if not tenant.policy["allow_mobile_registration"]:
             raise Forbidden("self-registration is not enabled for this organisation")
         if not openid:
             raise Unauthorized("open the registration page from the WeChat menu first",
-                               {"entry": f"/wx/{tenant.slug}/entry?next=register"})
+                               {"entry": entry_path(tenant.slug, "register")})
         login, name, kind, password = self._fields(tenant, body)
         await self._limit(f"reg:ip:{tenant.id}:{ip_bucket(ip)}", PER_IP, PER_IP_WINDOW)
         await self._limit(f"reg:openid:{tenant.id}:{openid}", PER_OPENID, PER_OPENID_WINDOW)
         # Hashed whether or not the login exists, so both answers cost the same.
-        hashed = await self.accounts.hash_password(password)
-        if await self.accounts.row(tenant, login) is not None:
+        hashed = await hash_new_password(self.hasher, password)
+        if await self.directory.row(tenant, login) is not None:
             await self._existing(tenant, login, openid, ip)
             return
         now = self.clock.now()
@@ -67,7 +53,7 @@ class Registration:
                     "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status, password_hash,"
                     " must_change_password, password_changed_at, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, '', 'pending', ?, 0, ?, ?, ?)",
-                    (tenant.id, login, self.checks.normalise_login(login), name, kind, hashed, now, now, now))
+                    (tenant.id, login, normalise_login(login), name, kind, hashed, now, now, now))
                 await self.audit.record(tenant.id, login, "account.registered", login,
                                         {"kind": kind, "openid": openid, "ip": ip}, ex=tx)
                 await self.events.emit(tenant, "account.registered", {"login": login, "name": name, "kind": kind},
@@ -80,17 +66,16 @@ class Registration:
         if unknown:
             raise Invalid(f"unknown fields: {', '.join(unknown)}", {"fields": unknown})
         kind = body.get("kind") or "employee"
-        checks = self.checks
-        problems = [p for p in (checks.login_problem(body.get("login")), checks.text_problem("name", body.get("name"), True),
-                                None if kind in checks.kinds else f"kind must be one of {', '.join(checks.kinds)}") if p]
+        problems = [p for p in (login_problem(body.get("login")), text_problem("name", body.get("name"), True),
+                                None if kind in KINDS else f"kind must be one of {', '.join(KINDS)}") if p]
         if problems:
             raise Invalid("; ".join(problems), {"problems": problems})
         login, name = body["login"].strip(), body["name"].strip()
-        password = checks.check_new_password(tenant, body.get("password"), login, name)
+        password = check_new_password(tenant, body.get("password"), login, name)
         return login, name, kind, password
 
     async def _existing(self, tenant: Tenant, login: str, openid: str, ip: str) -> None:
-        row = await self.accounts.row(tenant, login)
+        row = await self.directory.row(tenant, login)
         subject = str(row["login"]) if row else login
         await self.audit.record(tenant.id, "anonymous", "account.registration_ignored", subject,
                                 {"reason": "login_exists", "openid": openid, "ip": ip})

@@ -9,19 +9,22 @@ import secrets
 import time
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Mapping
+from typing import Any, Awaitable, Mapping, Protocol
 
+from gateway.cache import Cache
 from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.callbacks.followers import FollowerStore
-from gateway.storage import StorageError
+from gateway.callbacks.rulebook import RuleBook
+from gateway.platform.audit import AuditLog
+from gateway.platform.clock import Clock
+from gateway.platform.metrics import Metrics
+from gateway.platform.tenant_state import TenantState
+from gateway.storage import Storage, StorageError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 from gateway.platform.tenant import Tenant
-from tenants import Links, MessageContext, Rule, RuleBook, route
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
+from tenants import DeliveryHook, InboxProvider, Links, MessageContext, Rule, route
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +66,12 @@ class Rejected(Exception):
         self.outcome, self.error = outcome, error
 
 
-class _NoInbox:
-    """Until an inbox provider is installed every openid counts as unbound."""
+class TenantsBySlug(Protocol):
+    def require(self, slug: str) -> Tenant: ...
 
-    async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
-        return None
+    async def previous_aes_key_stored(self, slug: str) -> str | None: ...
 
-
-async def _no_delivery_hook(tenant: Tenant, msgid: str, status: str) -> None:
-    return None
+    async def retire_previous_aes_key(self, slug: str, current_key: str) -> bool: ...
 
 
 def _where(exc: BaseException) -> str:
@@ -82,25 +82,27 @@ def _where(exc: BaseException) -> str:
 
 
 class CallbackService:
-    def __init__(self, gw: "Gateway", rulebook: RuleBook | None = None) -> None:
-        self.gw = gw
-        self.followers = FollowerStore(gw.storage, gw.clock)
+    def __init__(self, storage: Storage, cache: Cache, clock: Clock, tenants: TenantsBySlug, state: TenantState,
+                 audit: AuditLog, metrics: Metrics, public_url: str, inbox: InboxProvider,
+                 deliveries: DeliveryHook, rulebook: RuleBook) -> None:
+        self.tenants, self.clock, self.state, self.audit, self.metrics = tenants, clock, state, audit, metrics
+        self.public_url, self.inbox, self.deliveries, self.rulebook = public_url, inbox, deliveries, rulebook
+        self.followers = FollowerStore(storage, clock)
         self.background = Background()
-        self.dedupe = ReplyDedupe(gw.storage, gw.cache, gw.clock, self.background)
-        self.rulebook = rulebook or RuleBook()
+        self.dedupe = ReplyDedupe(storage, cache, clock, self.background)
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
 
     # ---- entry points ---------------------------------------------------------------------
     async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
         """The GET handshake: echostr back, verbatim, for a correctly signed and fresh request."""
-        tenant = self.gw.registry.require(slug)
+        tenant = self.tenants.require(slug)
         return await self._measured(tenant, self._verify(tenant, query))
 
     async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int) -> CallbackResponse:
         """A POST push; `size` is the full body length (`body` may be cut short when it is too large)."""
         deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS
-        tenant = self.gw.registry.require(slug)
+        tenant = self.tenants.require(slug)
         return await self._measured(tenant, self._process(tenant, query, body, size, deadline))
 
     async def _measured(self, tenant: Tenant, work: Awaitable[tuple[CallbackResponse, str]]) -> CallbackResponse:
@@ -113,8 +115,8 @@ class CallbackService:
             outcome = exc.outcome
             raise exc.error from None
         finally:
-            self.gw.metrics.callbacks.labels(tenant=tenant.slug, outcome=outcome).inc()
-            self.gw.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
+            self.metrics.callbacks.labels(tenant=tenant.slug, outcome=outcome).inc()
+            self.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
 
     async def _verify(self, tenant: Tenant, query: CallbackQuery) -> tuple[CallbackResponse, str]:
         self._check_signed(tenant, query)
@@ -174,7 +176,7 @@ class CallbackService:
             raise Rejected("bad_signature", Forbidden("the signature is not valid"))
         timestamp = query.timestamp
         if not timestamp.isdigit() or len(timestamp) > 12 or \
-                abs(self.gw.clock.now() - int(timestamp)) > MAX_SKEW_SECONDS:
+                abs(self.clock.now() - int(timestamp)) > MAX_SKEW_SECONDS:
             raise Rejected("stale", Forbidden("the timestamp is more than 300 seconds off"))
         self._note_seen(tenant)
 
@@ -186,7 +188,7 @@ class CallbackService:
 
         async def record() -> None:
             try:
-                await self.gw.state.set(tenant.id, "callback_seen", True)
+                await self.state.set(tenant.id, "callback_seen", True)
             except StorageError:
                 log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
             finally:
@@ -229,22 +231,20 @@ class CallbackService:
             return
         try:
             if key_used == previous:
-                if await self.gw.registry.previous_aes_key_stored(tenant.slug) != previous:
+                if await self.tenants.previous_aes_key_stored(tenant.slug) != previous:
                     raise Rejected("bad_crypto", Forbidden("the message does not decrypt for this account"))
                 return
-            if await self.gw.registry.retire_previous_aes_key(tenant.slug, key_used):
-                await self.gw.audit.record(tenant.id, "wechat", "wechat.aes_key_rotated", tenant.slug,
-                                           {"previous_key": "dropped"})
+            if await self.tenants.retire_previous_aes_key(tenant.slug, key_used):
+                await self.audit.record(tenant.id, "wechat", "wechat.aes_key_rotated", tenant.slug,
+                                        {"previous_key": "dropped"})
         except StorageError:
             log.warning("EncodingAESKey rotation of %s not checked (storage unavailable)", tenant.slug)
 
     # ---- dispatch -------------------------------------------------------------------------
     def context(self, tenant: Tenant, message: Mapping[str, str]) -> MessageContext:
-        ext = self.gw.extensions
         return MessageContext(
-            tenant=tenant, message=message, links=Links(self.gw.public_url, tenant.slug),
-            inbox=ext.get("inbox") or _NoInbox(), deliveries=ext.get("template_finished") or _no_delivery_hook,
-            followers=self.followers, clock=self.gw.clock, audit=self.gw.audit)
+            tenant=tenant, message=message, links=Links(self.public_url, tenant.slug), inbox=self.inbox,
+            deliveries=self.deliveries, followers=self.followers, clock=self.clock, audit=self.audit)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
@@ -264,25 +264,25 @@ class CallbackService:
             return SUCCESS, "handler_error"
         if reply is None:
             return SUCCESS, "ok"
-        xml = reply.to_xml(message["FromUserName"], message["ToUserName"], int(self.gw.clock.now()))
+        xml = reply.to_xml(message["FromUserName"], message["ToUserName"], int(self.clock.now()))
         if crypto is None:
             return xml, "ok"
         try:
             return crypto.encrypt_reply(xml, query.timestamp, query.nonce), "ok"
         except ValueError:
             # The request's nonce cannot be written into the reply XML safely: sign with fresh values.
-            return crypto.encrypt_reply(xml, str(int(self.gw.clock.now())), secrets.token_hex(8)), "ok"
+            return crypto.encrypt_reply(xml, str(int(self.clock.now())), secrets.token_hex(8)), "ok"
 
     def _handler_failed(self, tenant: Tenant, rule: Rule, message: Mapping[str, str], exc: BaseException,
                         kind: str) -> None:
-        self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind=kind).inc()
+        self.metrics.handler_errors.labels(tenant=tenant.slug, kind=kind).inc()
         log.error("handler %s of tenant %s failed on %s/%s: %s at %s", rule.name, tenant.slug,
                   message.get("MsgType", ""), message.get("Event", ""), type(exc).__name__, _where(exc))
 
     def _finish_late(self, task: "asyncio.Task[Any]", tenant: Tenant, rule: Rule,
                      message: Mapping[str, str]) -> None:
         """WeChat got `success`; the handler keeps running and its end is logged and counted."""
-        self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind="timeout").inc()
+        self.metrics.handler_errors.labels(tenant=tenant.slug, kind="timeout").inc()
         kind = (message.get("MsgType", ""), message.get("Event", ""))
         log.warning("handler %s of tenant %s ran past the callback's deadline on %s/%s; answered success, "
                     "still running", rule.name, tenant.slug, *kind)
@@ -318,10 +318,3 @@ class CallbackService:
                 await self.dedupe.purge()
             except StorageError:
                 log.warning("old callback dedupe rows not purged (storage unavailable)")
-
-
-async def install(gw: "Gateway") -> None:
-    service = CallbackService(gw)
-    gw.callbacks = service
-    gw.on_stop(service.drain)
-    gw.run_in_background(service.purge_loop())
