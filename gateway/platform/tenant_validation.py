@@ -7,7 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from gateway.accounts.password_policy import validate_policy_settings
+from gateway.platform.policy_settings import validate_policy_settings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
 APP_ID_RE = re.compile(r"^wx[0-9A-Za-z]{16}$")
