@@ -23,9 +23,9 @@ def count_kdf(wx: WeChatEnv) -> dict[str, int]:
     for name in counts:
         original = getattr(hasher, name)
 
-        async def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+        async def counted(*args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
             counts[_name] += 1
-            return await _original(*args)
+            return await _original(*args, **kwargs)
         setattr(hasher, name, counted)
     return counts
 
