@@ -105,7 +105,7 @@ class Gateway:
 
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,
-                                         self.audit, self.metrics, public_url, inbox=self.documents,
+                                         self.metrics, public_url, inbox=self.documents,
                                          deliveries=self.sender.finished, rulebook=RuleBook())
 
         # ---- onboarding

@@ -38,10 +38,13 @@ class ReadyHandler(JsonHandler):
     async def get(self) -> None:
         checks = await self.gw.readiness()
         down = [name for name, status in checks.items() if status != "ok"]
-        body: dict[str, object] = {"status": "down" if down else "ok"}
+        # Only what stops this process from serving takes it out of the balancer: storage down, or
+        # shutting down. Callbacks and PUTs keep working through a cache outage (degraded).
+        serving = checks["storage"] == "ok" and "server" not in checks
+        body: dict[str, object] = {"status": "ok" if not down else ("degraded" if serving else "down")}
         if ops_allowed(self):
             body.update(checks=checks, down=down)
-        self.write_json(body, status=503 if down else 200)
+        self.write_json(body, status=200 if serving else 503)
 
 
 class MetricsHandler(JsonHandler):

@@ -83,7 +83,6 @@ class MessageContext:
     deliveries: DeliveryHook
     followers: FollowerRecorder
     clock: Clock
-    audit: object | None = None
 
     @property
     def openid(self) -> str:

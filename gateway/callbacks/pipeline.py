@@ -16,7 +16,6 @@ from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.callbacks.followers import FollowerStore
 from gateway.callbacks.rulebook import RuleBook
-from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
 from gateway.platform.metrics import Metrics
 from gateway.platform.tenant_state import TenantState
@@ -83,9 +82,9 @@ def _where(exc: BaseException) -> str:
 
 class CallbackService:
     def __init__(self, storage: Storage, cache: Cache, clock: Clock, tenants: TenantsBySlug, state: TenantState,
-                 audit: AuditLog, metrics: Metrics, public_url: str, inbox: InboxProvider,
+                 metrics: Metrics, public_url: str, inbox: InboxProvider,
                  deliveries: DeliveryHook, rulebook: RuleBook) -> None:
-        self.tenants, self.clock, self.state, self.audit, self.metrics = tenants, clock, state, audit, metrics
+        self.tenants, self.clock, self.state, self.metrics = tenants, clock, state, metrics
         self.public_url, self.inbox, self.deliveries, self.rulebook = public_url, inbox, deliveries, rulebook
         self.followers = FollowerStore(storage, clock)
         self.background = Background()
@@ -235,8 +234,8 @@ class CallbackService:
                     raise Rejected("bad_crypto", Forbidden("the message does not decrypt for this account"))
                 return
             if await self.tenants.retire_previous_aes_key(tenant.slug, key_used):
-                await self.audit.record(tenant.id, "wechat", "wechat.aes_key_rotated", tenant.slug,
-                                        {"previous_key": "dropped"})
+                log.info("EncodingAESKey rotation of %s finished: the previous key is dropped", tenant.slug)
+                await self.state.set(tenant.id, "aes_key_rotation_finished", self.clock.now())
         except StorageError:
             log.warning("EncodingAESKey rotation of %s not checked (storage unavailable)", tenant.slug)
 
@@ -244,7 +243,7 @@ class CallbackService:
     def context(self, tenant: Tenant, message: Mapping[str, str]) -> MessageContext:
         return MessageContext(
             tenant=tenant, message=message, links=Links(self.public_url, tenant.slug), inbox=self.inbox,
-            deliveries=self.deliveries, followers=self.followers, clock=self.clock, audit=self.audit)
+            deliveries=self.deliveries, followers=self.followers, clock=self.clock)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
