@@ -220,6 +220,7 @@ async def start_demo(gw: Gateway) -> None:
     print(f"  Simulator URL: {sim_url}  (control API under /_sim/, e.g. {sim_url}/_sim/sent?app_id={APP_ID};"
           f" POST /_sim/current_user {{\"app_id\", \"openid\"}} switches the phone's user)", flush=True)
     print(f"  Admin API: {gw.public_url}/admin/api/tenants  (Bearer token in {var / 'operator_token'})", flush=True)
+    print(f"  Console: {gw.public_url}/console/login  (sign in with the operator token)", flush=True)
     print(f"  Tenant API: {gw.public_url}/api/v1/{SLUG}  (Bearer key in {var / KEY_FILE})", flush=True)
 
 

@@ -4,6 +4,7 @@ keyword, predicate -> handler), the MessageContext a handler receives and the Re
 the platform (tenant model, clock, links) and the WeChat XML builders, nothing else."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Iterable, Mapping, Protocol
 
@@ -83,6 +84,14 @@ class MessageContext:
     deliveries: DeliveryHook
     followers: FollowerRecorder
     clock: Clock
+    # Loop time by which lookups in storage (the 待办 count) must have answered, so that WeChat
+    # gets a reply within 2 s whatever the database does; None: no such bound.
+    lookup_deadline: float | None = None
+
+    def lookup_seconds(self, default: float) -> float:
+        if self.lookup_deadline is None:
+            return default
+        return max(0.05, self.lookup_deadline - asyncio.get_running_loop().time())
 
     @property
     def openid(self) -> str:

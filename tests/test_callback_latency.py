@@ -13,6 +13,7 @@ from harness import metric, wait_for
 from wechat_push import SpyInbox, WeChat
 
 WECHAT_GIVES_UP = 4.9  # WeChat waits 5 s for an answer
+STORAGE_BOUND = 2.5    # what storage may cost a callback: 2 s, plus the test's own overhead
 
 
 def slow_down(storage: Storage, delay: float) -> Callable[[], None]:
@@ -74,7 +75,8 @@ async def test_slow_database_answers_in_time_and_retries_run_once(env):
 
 
 async def test_cache_down_and_slow_database_still_runs_once(env):
-    # Without the cache the database row is the only guard against running a retry twice.
+    # Without the cache the database row is the only guard against running a retry twice; it is
+    # waited for 2 s at most (issue: a callback answers within 2 s whatever storage does).
     async with env.gateway(cache={"url": "redis://127.0.0.1:1/0"}) as g:
         wx = await WeChat.create(g)
         spy = g.gw.callbacks.inbox = SpyInbox(count=4)
@@ -82,12 +84,14 @@ async def test_cache_down_and_slow_database_still_runs_once(env):
         try:
             query, body = wx.signed(wx.text("todo"))
             first, elapsed = await timed(wx, query, body)
-            assert elapsed < WECHAT_GIVES_UP, elapsed
-            assert "4 条待办" in wx.reply(first)["Content"]
+            assert elapsed < STORAGE_BOUND, elapsed
+            assert first.text == "success"
             for _ in range(2):
                 retry, elapsed = await timed(wx, query, body)
-                assert elapsed < WECHAT_GIVES_UP, elapsed
+                assert elapsed < STORAGE_BOUND, elapsed
                 assert retry.status == 200  # the first reply, or `success` when the database is too slow
+            await wait_for(lambda: spy.calls, timeout=15)
+            await g.gw.callbacks.drain(timeout=15)
             assert len(spy.calls) == 1
         finally:
             undo()

@@ -16,7 +16,7 @@ from gateway.platform.clock import Clock
 from gateway.wechat.crypto import CryptoError, sha1_signature
 from gateway.wechat.xmlmsg import build_message, parse_xml
 from harness import metric, wait_for
-from wechat_push import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat
+from wechat_push import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat, slow_rule
 
 PUBLIC = "http://127.0.0.1:8080"
 
@@ -309,6 +309,7 @@ async def test_slow_handler_gets_success_in_time_and_still_finishes(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
         spy = g.gw.callbacks.inbox = SpyInbox(delay=6.0)
+        slow_rule(g)
         query, body = wx.signed(wx.text("todo"))
         started = time.monotonic()
         r = await wx.send(query, body)
@@ -329,6 +330,7 @@ async def test_concurrent_duplicate_of_a_slow_handler_answers_in_time(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
         spy = g.gw.callbacks.inbox = SpyInbox(delay=5.0)
+        slow_rule(g)
         query, body = wx.signed(wx.text("todo"))
         started = time.monotonic()
         a, b = await asyncio.gather(wx.send(query, body), wx.send(query, body))

@@ -7,9 +7,11 @@ import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway.callbacks.rulebook import RuleBook
 from gateway.wechat.crypto import MessageCrypto, sha1_signature
 from gateway.wechat.xmlmsg import build_message, parse_xml
 from harness import RunningGateway, tenant_body
+from tenants import MessageContext, Reply, Rule
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 AES_KEY2 = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
@@ -126,3 +128,14 @@ class SpyInbox:
             raise RuntimeError("inbox exploded while reading 待办")
         self.finished += 1
         return self.count
+
+
+async def _count_without_bound(ctx: MessageContext) -> Reply:
+    count = await ctx.inbox.pending_count(ctx.tenant, ctx.openid)
+    return ctx.text(f"您有 {count} 条待办")
+
+
+def slow_rule(g: Any) -> None:
+    """Text messages go to a rule whose own work (the spy inbox here) is slow: a tenant rule that
+    calls out, unlike the built-in 待办 count, which answers within the callback's lookup bound."""
+    g.gw.callbacks.rulebook = RuleBook(default=[Rule("slow_rule", _count_without_bound, msg_type="text")])

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 MAX_SKEW_SECONDS = 300
 ANSWER_SECONDS = 4.5         # WeChat gives up after 5 s; leave room for the reply to travel
 HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
+LOOKUP_SECONDS = 1.9         # storage lookups of a handler end by then: a frozen database costs < 2 s
 DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
 PURGE_EVERY_SECONDS = 3600.0
 _MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
@@ -73,6 +74,26 @@ class TenantsBySlug(Protocol):
     async def retire_previous_aes_key(self, slug: str, current_key: str) -> bool: ...
 
 
+class _FollowersLater:
+    """Follow and unfollow notes written after the answer: the welcome never waits on storage."""
+
+    def __init__(self, store: FollowerStore, background: Background) -> None:
+        self.store, self.background = store, background
+
+    async def record(self, tenant: Tenant, openid: str, subscribed: bool) -> None:
+        self.background.spawn(self.store.record(tenant, openid, subscribed), "follower note")
+
+
+def _later(hook: DeliveryHook, background: Background) -> DeliveryHook:
+    """A delivery report recorded after the answer (WeChat only needs `success`)."""
+    async def run(tenant: Tenant, msgid: str, status: str) -> None:
+        await hook(tenant, msgid, status)
+
+    async def record(tenant: Tenant, msgid: str, status: str) -> None:
+        background.spawn(run(tenant, msgid, status), "delivery report")
+    return record
+
+
 def _where(exc: BaseException) -> str:
     """file:line of the innermost frame: enough to find a bug without logging the message (it may
     quote what the user wrote)."""
@@ -88,6 +109,7 @@ class CallbackService:
         self.public_url, self.inbox, self.deliveries, self.rulebook = public_url, inbox, deliveries, rulebook
         self.followers = FollowerStore(storage, clock)
         self.background = Background()
+        self._followers_later = _FollowersLater(self.followers, self.background)
         self.dedupe = ReplyDedupe(storage, cache, clock, self.background)
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
@@ -240,14 +262,15 @@ class CallbackService:
             log.warning("EncodingAESKey rotation of %s not checked (storage unavailable)", tenant.slug)
 
     # ---- dispatch -------------------------------------------------------------------------
-    def context(self, tenant: Tenant, message: Mapping[str, str]) -> MessageContext:
+    def context(self, tenant: Tenant, message: Mapping[str, str], lookup_deadline: float | None = None) -> MessageContext:
         return MessageContext(
             tenant=tenant, message=message, links=Links(self.public_url, tenant.slug), inbox=self.inbox,
-            deliveries=self.deliveries, followers=self.followers, clock=self.clock)
+            deliveries=_later(self.deliveries, self.background), followers=self._followers_later, clock=self.clock,
+            lookup_deadline=lookup_deadline)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
-        ctx = self.context(tenant, message)
+        ctx = self.context(tenant, message, deadline - (ANSWER_SECONDS - LOOKUP_SECONDS))
         rule = route(self.rulebook.rules_for(tenant), ctx)
         if rule is None:
             return SUCCESS, "ok"

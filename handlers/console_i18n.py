@@ -1,0 +1,9 @@
+"""The console's English texts: the pages are written in Simplified Chinese and each text is
+looked up here when a person switched to English (a missing entry shows the Chinese)."""
+from __future__ import annotations
+
+from handlers.console_en import EN
+
+
+def translate(text: str, lang: str) -> str:
+    return EN.get(text, text) if lang == "en" else text
