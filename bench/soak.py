@@ -97,6 +97,10 @@ async def main() -> None:
         warm = asyncio.gather(callbacks(started + SECONDS), documents(started + SECONDS))
         await asyncio.sleep(WARM_UP)
         start_rss = rss_mib(proc.pid)
+        samples = [start_rss]
+        while not warm.done():  # one sample a minute: growth that levels off is a cache filling, not a leak
+            await asyncio.wait([warm], timeout=60)
+            samples.append(rss_mib(proc.pid))
         answered, docs = await warm
         end_rss = rss_mib(proc.pid)
         await asyncio.sleep(5)
@@ -104,6 +108,7 @@ async def main() -> None:
               f"{sim.accepted(app_id)} template sends accepted")
         print(f"gateway RSS after {WARM_UP:.0f} s warm-up: {start_rss:.1f} MiB; at the end: {end_rss:.1f} MiB "
               f"({end_rss / start_rss:.2f}x)")
+        print("RSS each minute (MiB): " + " ".join(f"{x:.1f}" for x in samples))
     finally:
         proc.terminate()
         proc.wait(timeout=30)

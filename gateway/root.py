@@ -9,6 +9,7 @@ from typing import Awaitable, Callable
 
 from tornado.httpclient import AsyncHTTPClient
 
+from gateway.accounts.bind_qr import BindQrService
 from gateway.accounts.bindings import BindingStore
 from gateway.accounts.directory import AccountDirectory
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
@@ -93,6 +94,8 @@ class Gateway:
         self.registration = Registration(self.storage, self.cache, self.clock, self.audit, self.events,
                                          self.directory, self.hasher)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
+        self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
+                                     self.bindings, self.sessions, self.audit, public_url)
 
         # ---- documents and their delivery
         # A claim's lease outlives a send with its token refresh and in-call retries.
@@ -111,7 +114,8 @@ class Gateway:
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,
                                          self.metrics, public_url, inbox=self.documents,
-                                         deliveries=self.sender.finished, rulebook=RuleBook())
+                                         deliveries=self.sender.finished, rulebook=RuleBook(),
+                                         bind_scans=self.bind_qr)
 
         # ---- onboarding
         self.menus = MenuService(self.tokens, self.wechat_http, self.state, self.audit, public_url)

@@ -127,3 +127,16 @@ def test_unreadable_secret_file_is_a_settings_error(tmp_path):
     (var / "master_key").write_text("ab" * 32)
     with pytest.raises(SettingsError, match="session_key.*empty or malformed"):
         ensure_secrets(load_settings(env={"GATEWAY_SERVER_VAR_DIR": str(var)}))
+
+
+def test_frame_ancestors_are_checked_origins(tmp_path):
+    from handlers.pages import content_security_policy
+    assert load_settings(env={}).server.frame_ancestors == []
+    assert "frame-ancestors 'none'" in content_security_policy([])
+    s = load_settings(env={"GATEWAY_SERVER_FRAME_ANCESTORS": "http://127.0.0.1:9009, https://sim.example.com"})
+    csp = content_security_policy(s.server.frame_ancestors)
+    assert csp.endswith("frame-ancestors http://127.0.0.1:9009 https://sim.example.com")
+    assert "frame-ancestors 'none'" not in csp
+    for bad in ("*", "http://a.example; script-src *", "javascript:alert(1)", "http://a.example/path"):
+        with pytest.raises(SettingsError):
+            load_settings(env={"GATEWAY_SERVER_FRAME_ANCESTORS": bad})

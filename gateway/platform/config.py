@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -28,6 +29,8 @@ class ServerSettings:
     var_dir: str = "var"
     ops_restricted: bool = False
     ops_scrapers: list[str] = field(default_factory=list)
+    # Origins allowed to show the phone pages in a frame (CSP frame-ancestors); empty: none may.
+    frame_ancestors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -181,6 +184,9 @@ def _check_ranges(settings: Settings) -> None:
             raise SettingsError(message)
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
 def _validate(settings: Settings) -> None:
     _check_ranges(settings)
     if settings.wechat.token_api not in ("token", "stable"):
@@ -188,6 +194,10 @@ def _validate(settings: Settings) -> None:
     if not settings.server.public_url.startswith(("http://", "https://")):
         raise SettingsError("[server] public_url must start with http:// or https://")
     settings.server.public_url = settings.server.public_url.rstrip("/")
+    for origin in settings.server.frame_ancestors:
+        if not _ORIGIN.match(origin):
+            raise SettingsError("[server] frame_ancestors entries must be origins like http://host:port, "
+                                f"not {origin!r}")
     key = settings.security.master_key
     if key and not _is_key_hex(key):
         raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)")

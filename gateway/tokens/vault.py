@@ -29,9 +29,12 @@ class TokenVault:
 
     async def put(self, key: str, value: str, expires_at: float) -> None:
         sealed = self.box.seal(json.dumps({"value": value, "expires_at": expires_at}).encode(), f"token:{key}")
-        await self._ensure_row(key)
-        await self.storage.execute("UPDATE wechat_tokens SET sealed = ?, expires_at = ? WHERE token_key = ?",
-                                   (sealed, expires_at, key))
+        for _ in range(2):
+            done = await self.storage.execute(
+                "UPDATE wechat_tokens SET sealed = ?, expires_at = ? WHERE token_key = ?", (sealed, expires_at, key))
+            if done.rowcount:
+                return
+            await self._ensure_row(key)
 
     async def drop_if(self, key: str, value: str) -> bool:
         stored = await self.get(key)
@@ -43,11 +46,16 @@ class TokenVault:
 
     async def take_lease(self, key: str, seconds: float) -> bool:
         """The right to fetch `key` for `seconds`, for one process at a time (a conditional update)."""
-        await self._ensure_row(key)
         now = self.clock.now()
         taken = await self.storage.execute(
             "UPDATE wechat_tokens SET lease_owner = ?, lease_until = ? WHERE token_key = ? AND lease_until < ?",
             (self.owner, now + seconds, key, now))
+        if taken.rowcount == 0 and await self.storage.fetchone(
+                "SELECT 1 AS x FROM wechat_tokens WHERE token_key = ?", (key,)) is None:
+            await self._ensure_row(key)  # the first lease of this key: make its row, then try once more
+            taken = await self.storage.execute(
+                "UPDATE wechat_tokens SET lease_owner = ?, lease_until = ? WHERE token_key = ? AND lease_until < ?",
+                (self.owner, now + seconds, key, now))
         return taken.rowcount == 1
 
     async def release(self, key: str) -> None:
