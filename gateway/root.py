@@ -15,6 +15,7 @@ from gateway.accounts.directory import AccountDirectory
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
 from gateway.accounts.oauth import OAuthFlow
 from gateway.accounts.passwords import PasswordHasher, ScryptParams
+from gateway.accounts.registration import Registration
 from gateway.accounts.service import AccountService
 from gateway.accounts.sessions import SessionStore
 from gateway.accounts.sign_in import SignIn
@@ -90,6 +91,8 @@ class Gateway:
                                        self.hasher, self.limits, self.bindings)
         self.sign_in = SignIn(self.storage, self.clock, self.audit, self.directory, self.limits, self.hasher,
                               self.bindings, self.sessions)
+        self.registration = Registration(self.storage, self.cache, self.clock, self.audit, self.events,
+                                         self.directory, self.hasher)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
         self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
                                      self.bindings, self.sessions, self.audit, public_url)
@@ -101,7 +104,7 @@ class Gateway:
                                      self.storage, self.cache, self.clock, self.state, self.metrics,
                                      settings.delivery.tenant_rate_per_second, public_url)
         self.webhooks = WebhookSender(self.storage, self.clock, self.registry, self.metrics,
-                                      sec.allow_private_webhooks)
+                                      sec.allow_private_webhooks, settings.delivery.webhooks_per_tenant)
         workers = 1 if self.storage.dialect == "sqlite" else max(1, settings.delivery.workers)
         self.delivery = Delivery(self.outbox, self.sender, self.webhooks, self.clock, self.registry, self.metrics,
                                  workers)

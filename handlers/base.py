@@ -26,6 +26,24 @@ _STATUS_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "no
                  423: "locked", 429: "rate_limited", 503: "unavailable"}
 
 
+def _is_text(value: Any) -> bool:
+    """True when every string (keys included) in a parsed JSON value encodes as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
 class BaseHandler(tornado.web.RequestHandler):
     route_name = "other"
 
@@ -74,9 +92,13 @@ class JsonHandler(BaseHandler):
         if not self.request.body:
             raise Invalid("the request needs a JSON body")
         try:
-            return json.loads(self.request.body)
+            body = json.loads(self.request.body)
         except (ValueError, UnicodeDecodeError):
             raise Invalid("the body is not valid JSON") from None
+        if not _is_text(body):
+            # "\ud800" is valid JSON but not text: no database, hash or log could take it.
+            raise Invalid("the body holds a string that is not valid Unicode text (a lone surrogate)")
+        return body
 
     def json_object(self) -> dict[str, Any]:
         body = self.json_body()

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import tornado.web
 
-from gateway.accounts.login_limits import client_ip
+from gateway.accounts.client_ip import client_ip
 from gateway.cache import CacheError
 from gateway.console.sessions import ConsoleSession
 from gateway.platform.errors import GatewayError
@@ -95,7 +95,9 @@ class ConsoleHandler(BaseHandler):
         return self.session.actor if self.session else "anonymous"
 
     def ip(self) -> str:
-        return client_ip(self.request.remote_ip or "", self.request.headers, self.gw.settings.server.trusted_proxies)
+        server = self.gw.settings.server
+        return client_ip(self.request.remote_ip or "", self.request.headers, server.trusted_proxies,
+                         server.client_ip_header)
 
     def form(self, name: str, default: str = "") -> str:
         return self.get_body_argument(name, default) or ""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from gateway.tokens.centre import jssdk_config
+from gateway.tokens.jssdk_guard import JsSdkGuard
 from handlers.base import SLUG, JsonHandler
 
 
@@ -11,7 +12,9 @@ class JsSdkHandler(JsonHandler):
     async def get(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
         url = self.get_query_argument("url", None)
-        self.write_json(await jssdk_config(self.gw.tokens, tenant, self.gw.public_url, url))
+        guard = JsSdkGuard(self.gw.cache, self.gw.clock)
+        self.write_json(await guard.config(
+            tenant, lambda: jssdk_config(self.gw.tokens, tenant, self.gw.public_url, url)))
 
 
 ROUTES = [

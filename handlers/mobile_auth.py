@@ -155,7 +155,7 @@ class RegisterApiHandler(MobileApiHandler):
     async def post(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
         body = self.json_object()
-        await self.gw.accounts.register(tenant, await self.openid_of_request(slug), body)
+        await self.gw.registration.register(tenant, await self.openid_of_request(slug), body, self.client_ip())
         self.write_json({"status": "pending"}, status=201)
 
 

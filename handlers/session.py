@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from gateway.platform.errors import Forbidden, Unauthorized, with_code
-from gateway.accounts.login_limits import client_ip
+from gateway.accounts.client_ip import client_ip
 from gateway.platform.links import entry_path
 from gateway.accounts.sessions import Session
 from handlers.base import JsonHandler
@@ -82,5 +82,6 @@ class SessionHandler(JsonHandler):
         self.clear_cookie(OPENID_COOKIE, **self.cookie_options(slug))
 
     def client_ip(self) -> str:
-        return client_ip(self.request.remote_ip or "", self.request.headers,
-                         self.gw.settings.server.trusted_proxies)
+        server = self.gw.settings.server
+        return client_ip(self.request.remote_ip or "", self.request.headers, server.trusted_proxies,
+                         server.client_ip_header)

@@ -134,7 +134,8 @@ async def test_registration(env):
         r = await phone.open_entry("register")
         assert r.headers["Location"] == "/wx/acme/register"
         r = await phone.api("register", {"login": "ZHANG", "name": "冒充", "password": PW})
-        assert r.status == 409 and r.json["error"]["code"] == "conflict"
+        assert r.status == 201 and r.json == {"status": "pending"}  # like a new login; nothing changes
+        assert (await wx.tenant_api("GET", "/accounts/zhang")).json["status"] == "active"
         r = await phone.api("register", {"login": "li", "name": "李四", "password": "12345678"})
         assert r.status == 400 and r.json["error"]["code"] == "weak_password"
         r = await phone.api("register", {"login": "li", "name": "李四", "password": PW, "kind": "boss"})

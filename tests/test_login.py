@@ -221,7 +221,7 @@ async def test_trusted_proxy_forwarded_ip_is_believed(env):
             assert r.status == 401
         r = await phone.api("login", {"login": "zhang", "password": PW}, headers={"X-Forwarded-For": "203.0.113.5"})
         assert r.status == 429
-        r = await phone.api("login", {"login": "zhang", "password": PW}, headers={"X-Real-Ip": "203.0.113.6"})
+        r = await phone.api("login", {"login": "zhang", "password": PW}, headers={"X-Forwarded-For": "203.0.113.6"})
         assert r.status == 200
 
 

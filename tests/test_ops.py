@@ -125,8 +125,11 @@ def test_processes_fork_workers_and_stop_cleanly(tmp_path, env, backend):
     try:
         _wait_ready(port, proc)
         pids = set()
-        for _ in range(200):
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as resp:
+        token = (tmp_path / "var" / "operator_token").read_text().strip()
+        for _ in range(200):  # the pid is shown to the operator only
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz",
+                                             headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=5) as resp:
                 pids.add(json.loads(resp.read())["pid"])
             if len(pids) == 2:
                 break

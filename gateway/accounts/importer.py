@@ -250,13 +250,20 @@ async def import_accounts(storage: Storage, audit: AuditLog, clock: Clock, tenan
     rows, has_position, has_kind = await asyncio.get_running_loop().run_in_executor(
         _reader, _read_and_check, tenant, data, kind)
     existing: set[str] = set()
+    pending: set[str] = set()
     keys = [r.key for r in rows]
     for start in range(0, len(keys), CHUNK):
         chunk = keys[start:start + CHUNK]
         found = await storage.fetchall(
-            f"SELECT login_key FROM accounts WHERE tenant_id = ? AND login_key IN ({', '.join('?' * len(chunk))})",
+            f"SELECT login_key, status FROM accounts WHERE tenant_id = ? AND login_key IN ({', '.join('?' * len(chunk))})",
             (tenant.id, *chunk))
         existing.update(r["login_key"] for r in found)
+        pending.update(r["login_key"] for r in found if r["status"] == "pending")
+    if pending:
+        # As PUT answers 409: a stranger's self-registration is approved or refused deliberately.
+        bad = [{"row": r.row, "problems": [f"login {r.login} is a pending self-registration: approve or"
+                                              " refuse it first"]} for r in rows if r.key in pending]
+        raise InvalidRows(f"{len(bad)} rows have problems; nothing was imported", {"rows": bad})
     updates = ["name"] + (["position"] if has_position else []) + (["kind"] if has_kind else []) + ["updated_at"]
     if storage.dialect == "mysql":
         upsert = "ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in updates)

@@ -1,19 +1,19 @@
 """Login limits: a per-login failure counter held in the cache and mirrored in the database (the
 account row, or a login_failures row for a login that names no account, so both survive a cache
 flush or outage and count alike), a looser per-IP limit per tenant, and the client IP as trusted
-proxies report it. The sign-in flow that uses them is gateway.accounts.sign_in."""
+proxies report it (gateway.accounts.client_ip). The sign-in flow that uses them is gateway.accounts.sign_in."""
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import math
 import random
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from gateway.cache import Cache, CacheError
+from gateway.accounts.client_ip import ip_bucket
 from gateway.platform.clock import Clock, iso
 from gateway.platform.errors import RateLimited
 from gateway.storage import Row, Storage
@@ -74,6 +74,24 @@ class Counter:
         return self.table == "login_failures"
 
 
+@dataclass
+class IpSlot:
+    """One attempt counted against an IP; given back when it did not fail (a right password)."""
+    cache: Cache
+    back_key: str
+    ttl: float
+    returned: bool = False
+
+    async def give_back(self) -> None:
+        if self.returned:
+            return
+        self.returned = True
+        try:
+            await self.cache.incr(self.back_key, self.ttl)
+        except CacheError:
+            pass
+
+
 NO_FAILURES: Row = {"failed_count": 0, "failed_since": None, "locked_until": None}
 
 
@@ -93,25 +111,25 @@ class LoginLimiter:
     # ---- per IP (fixed windows on the gateway clock, shared by every process through the cache)
     def _ip_key(self, tenant: Tenant, ip: str, now: float) -> tuple[str, float]:
         bucket = int(now // self.ip_window)
-        return f"login:ip:{tenant.id}:{ip}:{bucket}", (bucket + 1) * self.ip_window
+        return f"login:ip:{tenant.id}:{ip_bucket(ip)}:{bucket}", (bucket + 1) * self.ip_window
 
-    async def check_ip(self, tenant: Tenant, ip: str) -> None:
+    async def reserve_ip(self, tenant: Tenant, ip: str) -> "IpSlot | None":
+        """Count this attempt against the IP before any password is checked, so parallel attempts
+        never check more than the limit (429 past it). The cache has no decrement: a slot given
+        back (an attempt that did not fail) is counted in a second key and subtracted."""
         now = self.clock.now()
         key, window_end = self._ip_key(tenant, ip, now)
         try:
-            value = await self.cache.get(key)
+            taken = await self.cache.incr(key, self.ip_window + 60)
+            returned = await self.cache.get(key + ":back")
         except CacheError:
-            return  # the per-login limit in the database still holds; this layer fails open
-        if value is not None and int(value) >= self.ip_limit:
+            return None  # the per-login limit in the database still holds; this layer fails open
+        slot = IpSlot(self.cache, key + ":back", self.ip_window + 60)
+        if taken - int(returned or 0) > self.ip_limit:
+            await slot.give_back()
             raise RateLimited("too many failed sign-ins from this network; try again later",
                               {"retry_after": max(1, math.ceil(window_end - now))})
-
-    async def ip_failed(self, tenant: Tenant, ip: str) -> None:
-        key, _ = self._ip_key(tenant, ip, self.clock.now())
-        try:
-            await self.cache.incr(key, self.ip_window + 60)
-        except CacheError:
-            pass
+        return slot
 
     # ---- per login
     def account(self, tenant: Tenant, account_id: int) -> Counter:
@@ -232,45 +250,6 @@ class LoginLimiter:
     async def forget(self, tenant: Tenant, account_id: int) -> None:
         """Drop the cache's count of an account whose row was just reset (an administrator's reset)."""
         await self._forget(self.account(tenant, account_id))
-
-
-def _ip_in(ip: str, networks: list[str]) -> bool:
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    for entry in networks:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def _valid_ip(text: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(text.strip()))
-    except ValueError:
-        return None
-
-
-def client_ip(peer: str, headers: Mapping[str, str], trusted_proxies: list[str]) -> str:
-    """The connection's address, unless it is a trusted proxy: then the X-Real-Ip it sets, or the
-    right-most X-Forwarded-For entry that is not itself a trusted proxy."""
-    if not trusted_proxies or not _ip_in(peer, trusted_proxies):
-        return peer
-    real = _valid_ip(headers.get("X-Real-Ip", "") or "")
-    if real:
-        return real
-    forwarded = [part.strip() for part in (headers.get("X-Forwarded-For", "") or "").split(",") if part.strip()]
-    for entry in reversed(forwarded):
-        address = _valid_ip(entry)
-        if address is None:
-            break
-        if not _ip_in(address, trusted_proxies):
-            return address
-    return peer
 
 
 def login_digest_key(master_key: bytes) -> bytes:

@@ -1,6 +1,7 @@
 """Accounts of each tenant (employees, customers, suppliers): the tenant API's operations
 (create, update, depart, unlock, unbind, approve, import) and the person's own (policy, me,
-register, logout). Lookups live in directory.py, field rules in rules.py, sign-in in sign_in.py."""
+logout). Lookups live in directory.py, field rules in rules.py, sign-in in sign_in.py,
+self-registration in registration.py."""
 from __future__ import annotations
 
 from typing import Any
@@ -16,11 +17,16 @@ from gateway.accounts.rules import (ACCOUNT_FIELDS, KINDS, check_new_password, h
 from gateway.accounts.sessions import Session
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
-from gateway.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from gateway.platform.errors import Conflict, Invalid, NotFound
 from gateway.platform.events import EventLog
-from gateway.platform.links import entry_path
 from gateway.platform.tenant import Tenant
 from gateway.storage import DuplicateKey, Executor, Row, Storage
+
+
+def refuse_pending(row: Row) -> None:
+    """A tenant's PUT never takes over a pending self-registration (its password is a stranger's)."""
+    raise Conflict("this login is a pending self-registration: approve it (POST …/approve) or refuse it"
+                   " (POST …/depart) first", {"login": row["login"], "status": "pending"})
 
 
 class AccountService:
@@ -41,6 +47,8 @@ class AccountService:
             raise Invalid(problem, {"field": "login"})
         login = login.strip()
         existing = await self.directory.row(tenant, login)
+        if existing is not None and existing["status"] == "pending":
+            refuse_pending(existing)
         problems = [p for p in (
             text_problem("name", body.get("name"), required=existing is None or "name" in body),
             text_problem("position", body.get("position"), required=False),
@@ -82,6 +90,8 @@ class AccountService:
                 account_id = result.lastrowid
             else:
                 row = await self.directory.lock_row(tx, tenant, login)
+                if row["status"] == "pending":  # registered by a stranger since our first read
+                    refuse_pending(row)
                 account_id = row["id"]
                 await self._update(tx, tenant, row, body, name, hashed, must_change, actor, now)
             view = await self.directory.view_by_id(tx, tenant, int(account_id or 0))
@@ -123,9 +133,15 @@ class AccountService:
             row = await self.directory.lock_row(tx, tenant, login)
             if row["status"] != "departed":
                 await self.bindings.end_for_account(tx, tenant, row["id"], "departed", actor)
-                await tx.execute("UPDATE accounts SET status = 'departed', updated_at = ? WHERE tenant_id = ? AND id = ?",
-                                 (self.clock.now(), tenant.id, row["id"]))
-                await self.audit.record(tenant.id, actor, "account.departed", row["login"], ex=tx)
+                # Departing a pending self-registration refuses it: its password goes with it, so
+                # a later PUT with active: true cannot hand the registrant the account.
+                refused = row["status"] == "pending"
+                await tx.execute(
+                    "UPDATE accounts SET status = 'departed', updated_at = ?"
+                    f"{', password_hash = NULL' if refused else ''} WHERE tenant_id = ? AND id = ?",
+                    (self.clock.now(), tenant.id, row["id"]))
+                await self.audit.record(tenant.id, actor, "account.departed", row["login"],
+                                        {"registration_refused": True} if refused else None, ex=tx)
             view = await self.directory.view_by_id(tx, tenant, row["id"])
         return view
 
@@ -171,41 +187,6 @@ class AccountService:
         return {"account": {k: row[k] for k in ("login", "name", "kind", "position")},
                 "must_change_password": bool(row["must_change_password"]), "policy": info["rules"],
                 "allow_registration": info["allow_registration"]}
-
-    async def register(self, tenant: Tenant, openid: str | None, body: dict[str, Any]) -> None:
-        """A pending self-registration, when the tenant allows it; the tenant approves it later."""
-        if not tenant.policy["allow_mobile_registration"]:
-            raise Forbidden("self-registration is not enabled for this organisation")
-        if not openid:
-            raise Unauthorized("open the registration page from the WeChat menu first",
-                               {"entry": entry_path(tenant.slug, "register")})
-        unknown = sorted(str(k) for k in body if k not in ("login", "name", "password", "kind"))
-        if unknown:
-            raise Invalid(f"unknown fields: {', '.join(unknown)}", {"fields": unknown})
-        kind = body.get("kind") or "employee"
-        problems = [p for p in (login_problem(body.get("login")), text_problem("name", body.get("name"), True),
-                                None if kind in KINDS else f"kind must be one of {', '.join(KINDS)}") if p]
-        if problems:
-            raise Invalid("; ".join(problems), {"problems": problems})
-        login, name = body["login"].strip(), body["name"].strip()
-        password = check_new_password(tenant, body.get("password"), login, name)
-        if await self.directory.row(tenant, login) is not None:
-            raise Conflict("this login is already taken", {"login": login})
-        hashed = await hash_new_password(self.hasher, password)
-        now = self.clock.now()
-        try:
-            async with self.storage.transaction() as tx:
-                await tx.execute(
-                    "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status, password_hash,"
-                    " must_change_password, password_changed_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, '', 'pending', ?, 0, ?, ?, ?)",
-                    (tenant.id, login, normalise_login(login), name, kind, hashed, now, now, now))
-                await self.audit.record(tenant.id, login, "account.registered", login,
-                                        {"kind": kind, "openid": openid}, ex=tx)
-                await self.events.emit(tenant, "account.registered",
-                                          {"login": login, "name": name, "kind": kind}, ex=tx)
-        except DuplicateKey:
-            raise Conflict("this login is already taken", {"login": login}) from None
 
     async def logout(self, tenant: Tenant, session: Session) -> None:
         await self.bindings.end_binding(tenant, session.binding_id, "logout", session.login)

@@ -4,7 +4,7 @@ per-account limit. Unknown logins are counted and answered exactly like wrong pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable, TypeVar
 
 from gateway.accounts.bindings import BindingStore, BindRefused
 from gateway.accounts.directory import AccountDirectory
@@ -19,6 +19,7 @@ from gateway.platform.clock import Clock, iso
 from gateway.platform.tenant import Tenant
 from gateway.storage import Row, Storage
 
+T = TypeVar("T")
 UNKNOWN_SUBJECT = "(unknown)"
 _BAD = "the login or password is not right"
 _LOCKED = "too many failed sign-ins; this account is locked"
@@ -118,7 +119,6 @@ class SignIn:
         if ok:
             await self.limiter.succeeded(counter)
             return Outcome(True)
-        await self.limiter.ip_failed(tenant, ip)
         count, until, newly = await self.limiter.failed(counter, limits)
         if newly and until is not None and not counter.unknown:
             await self.audit.record(tenant.id, "system", "account.locked", who.name,
@@ -126,18 +126,39 @@ class SignIn:
         return Outcome(False, limits.remaining(count), until)
 
     async def _locked(self, tenant: Tenant, who: Subject, until: float, ip: str, action: str) -> None:
-        await self.limiter.ip_failed(tenant, ip)
         await self.audit.record(tenant.id, "anonymous", action, who.name,
                                 {**who.detail, "reason": "locked", "locked_until": iso(until), "ip": ip})
         raise Locked(_LOCKED, locked_details(until))
 
     # ---- sign-in ----------------------------------------------------------------------------
     async def check(self, tenant: Tenant, login: Any, password: Any, ip: str) -> Row:
-        """The account row when the password is right; else the contract's refusal."""
+        """The account row when the password is right; else the contract's refusal. The attempt
+        counts against the IP from before the password is checked; only a right password gives
+        that slot back."""
         if not isinstance(login, str) or not isinstance(password, str):
             raise Invalid("login and password are required")
+        return await self._ip_counted(tenant, ip, lambda: self._check(tenant, login, password, ip),
+                                      (BadCredentials, Locked))
+
+    async def _ip_counted(self, tenant: Tenant, ip: str, work: Callable[[], Awaitable[T]],
+                          failures: tuple[type[Exception], ...]) -> T:
+        """Run a password check with one slot of the IP's limit taken before it; the slot stays
+        counted only when the check ends in one of `failures`."""
+        slot = await self.limiter.reserve_ip(tenant, ip)
+        try:
+            result = await work()
+        except failures:
+            raise
+        except BaseException:
+            if slot is not None:
+                await slot.give_back()
+            raise
+        if slot is not None:
+            await slot.give_back()
+        return result
+
+    async def _check(self, tenant: Tenant, login: str, password: str, ip: str) -> Row:
         limits = LimitPolicy.of(tenant)
-        await self.limiter.check_ip(tenant, ip)
         row = await self.directory.row(tenant, login) if login_problem(login) is None else None
         if row is None:
             counter = self.limiter.unknown(tenant, normalise_login(login[:256]))
@@ -148,15 +169,19 @@ class SignIn:
         assert row is not None
         counter, who = self.limiter.account(tenant, row["id"]), Subject(row["login"], {})
         row = {**row, **await self._open(tenant, counter, row, limits, who, ip, "login.locked")}
+        # Every account, whatever its status, checks the password first (one KDF run, counted like
+        # any other): only the right password learns that it is pending or departed.
+        outcome = await self._attempt(tenant, counter, row["password_hash"], password, limits, who, ip, "login.locked")
+        if not outcome.ok:
+            reason = "wrong_password" if row["password_hash"] else "no_password"
+            await self._failed(tenant, who, reason if row["status"] == "active" else f"{reason}_{row['status']}",
+                               outcome, ip)
         if row["status"] != "active":
             await self.audit.record(tenant.id, "anonymous", "login.refused", row["login"],
                                     {"reason": row["status"], "ip": ip})
             if row["status"] == "pending":
                 raise AccountPending("this account waits for approval")
             raise AccountDisabled("this account is disabled")
-        outcome = await self._attempt(tenant, counter, row["password_hash"], password, limits, who, ip, "login.locked")
-        if not outcome.ok:
-            await self._failed(tenant, who, "wrong_password" if row["password_hash"] else "no_password", outcome, ip)
         row = {**row, "password_hash": await self._rehash(tenant, row, password)}
         await self.audit.record(tenant.id, row["login"], "login.ok", row["login"], {"method": "password", "ip": ip})
         return row
@@ -198,7 +223,13 @@ class SignIn:
             raise NotFound("no such account")
         check_new_password(tenant, new, row["login"], row["name"])
         limits = LimitPolicy.of(tenant)
-        await self.limiter.check_ip(tenant, ip)
+        await self._ip_counted(tenant, ip, lambda: self._check_current(tenant, row, old, limits, ip),
+                               (Forbidden, Locked))
+        if new == old:
+            raise WeakPasswordError(_SAME, {"rule": "same_as_current"})
+        await self._store_new(tenant, row, new)
+
+    async def _check_current(self, tenant: Tenant, row: Row, old: str, limits: LimitPolicy, ip: str) -> None:
         counter, who = self.limiter.account(tenant, row["id"]), Subject(row["login"], {})
         action = "password.change_refused"
         await self._open(tenant, counter, row, limits, who, ip, action)
@@ -209,8 +240,8 @@ class SignIn:
             if outcome.locked_until is not None:
                 raise Locked(_LOCKED, {**locked_details(outcome.locked_until), "remaining_attempts": 0})
             raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
-        if new == old:
-            raise WeakPasswordError(_SAME, {"rule": "same_as_current"})
+
+    async def _store_new(self, tenant: Tenant, row: Row, new: str) -> None:
         hashed = await hash_new_password(self.hasher, new)
         now = self.clock.now()
         async with self.storage.transaction() as tx:

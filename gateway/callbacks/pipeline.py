@@ -69,6 +69,10 @@ class Rejected(Exception):
 class TenantsBySlug(Protocol):
     def require(self, slug: str) -> Tenant: ...
 
+    async def previous_aes_key_stored(self, slug: str) -> str | None: ...
+
+    async def retire_previous_aes_key(self, slug: str, current_key: str) -> bool: ...
+
 
 class _FollowersLater:
     """Follow and unfollow notes written after the answer: the welcome never waits on storage."""
@@ -155,7 +159,8 @@ class CallbackService:
         outer = self._parse(body)
         crypto: MessageCrypto | None = None
         if encrypted:
-            message, crypto = self._decrypt(tenant, query, outer)
+            message, crypto, key_used = self._decrypt(tenant, query, outer)
+            await self._finish_key_rotation(tenant, key_used)
         else:
             message = outer
         if any(not message.get(name) for name in _MESSAGE_FIELDS) or not message["CreateTime"].isdigit():
@@ -221,7 +226,8 @@ class CallbackService:
             raise Rejected("bad_xml", Invalid("the body is not an acceptable WeChat XML message")) from None
 
     def _decrypt(self, tenant: Tenant, query: CallbackQuery,
-                 outer: dict[str, str]) -> tuple[dict[str, str], MessageCrypto]:
+                 outer: dict[str, str]) -> tuple[dict[str, str], MessageCrypto, str]:
+        """The inner message, the crypto that opened it (for the reply) and that crypto's key."""
         encrypt = outer.get("Encrypt", "")
         if not encrypt or not outer.get("ToUserName"):
             raise Rejected("bad_xml", Invalid("an encrypted message needs ToUserName and Encrypt"))
@@ -236,7 +242,25 @@ class CallbackService:
         except CryptoError:
             # One answer for bad base64, padding, length or another AppID: no oracle for an attacker.
             raise Rejected("bad_crypto", Forbidden("the message does not decrypt for this account")) from None
-        return self._parse(plaintext), crypto
+        return self._parse(plaintext), crypto, keys[cryptos.index(crypto)]
+
+    async def _finish_key_rotation(self, tenant: Tenant, key_used: str) -> None:
+        """While a previous EncodingAESKey is kept: the first message under the new key drops it
+        for good (stored, so every process stops using it); a message under the previous key is
+        refused if another process dropped it meanwhile."""
+        previous = tenant.secrets.previous_encoding_aes_key
+        if not previous:
+            return
+        try:
+            if key_used == previous:
+                if await self.tenants.previous_aes_key_stored(tenant.slug) != previous:
+                    raise Rejected("bad_crypto", Forbidden("the message does not decrypt for this account"))
+                return
+            if await self.tenants.retire_previous_aes_key(tenant.slug, key_used):
+                log.info("EncodingAESKey rotation of %s finished: the previous key is dropped", tenant.slug)
+                await self.state.set(tenant.id, "aes_key_rotation_finished", self.clock.now())
+        except StorageError:
+            log.warning("EncodingAESKey rotation of %s not checked (storage unavailable)", tenant.slug)
 
     # ---- dispatch -------------------------------------------------------------------------
     def context(self, tenant: Tenant, message: Mapping[str, str], lookup_deadline: float | None = None) -> MessageContext:

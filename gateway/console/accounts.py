@@ -158,8 +158,9 @@ class ConsoleAccounts:
             raise Invalid("login and password are required")
         tenant_id = tenant.id if tenant else OPERATOR_TENANT
         limits = LimitPolicy.of(tenant) if tenant else OPERATOR_LIMITS
-        if tenant is not None:
-            await self.limiter.check_ip(tenant, ip)
+        # The IP's slot is taken before the password is checked (atomic under bursts); only an
+        # attempt that did not fail gives it back.
+        slot = await self.limiter.reserve_ip(tenant, ip) if tenant is not None else None
         row = await self._row(tenant_id, login)
         counter = (self._counter(tenant_id, int(row["id"])) if row
                    else self._unknown_counter(tenant_id, normalise_login(login)))
@@ -178,15 +179,17 @@ class ConsoleAccounts:
                 ok = False
         except HasherOverloaded:
             await self.limiter.release(counter)
+            if slot is not None:
+                await slot.give_back()
             raise Unavailable("the server is busy; try again in a moment") from None
         if ok and row is not None and row["totp_required"] and row["totp_secret"] is not None:
             ok = self._totp_ok(row, code)
         if ok and row is not None:
             await self.limiter.succeeded(counter)
+            if slot is not None:
+                await slot.give_back()
             await self.audit.record(tenant_id, f"console:{row['login']}", "console.login.ok", subject, {"ip": ip})
             return _account(row)
-        if tenant is not None:
-            await self.limiter.ip_failed(tenant, ip)
         count, until, newly = await self.limiter.failed(counter, limits)
         await self.audit.record(tenant_id, "anonymous", "console.login.failed", subject, {"ip": ip})
         if newly and until is not None and row is not None:

@@ -10,7 +10,7 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from gateway.documents.recipients import TenantsById
 from gateway.platform.clock import Clock
@@ -25,8 +25,8 @@ LEASE_SECONDS = 30.0          # twice one attempt (SafeHttp timeout 15 s)
 FIRST_RETRY = 5.0
 MAX_GAP = 3600.0
 GIVE_UP_AFTER = 86400.0
-CLAIM_SQL = ("SELECT event_id FROM webhook_deliveries{hint} WHERE state = 'pending' AND next_at <= ?"
-             " ORDER BY next_at, event_id LIMIT {limit}{lock}")
+CLAIM_SQL = ("SELECT event_id, tenant_id FROM webhook_deliveries{hint} WHERE state = 'pending' AND next_at <= ?"
+             "{skip} ORDER BY next_at, event_id LIMIT {limit}{lock}")
 
 
 def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
@@ -56,9 +56,11 @@ def retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
-def claim_sql(storage: Storage, limit: int) -> str:
+def claim_sql(storage: Storage, limit: int, skip_tenants: int = 0) -> str:
+    """The claim query; `skip_tenants` placeholders for tenants whose in-flight share is full."""
     hint = " FORCE INDEX (webhook_due)" if storage.dialect == "mysql" else " INDEXED BY webhook_due"
-    return CLAIM_SQL.format(hint=hint, limit=int(limit), lock=storage.skip_locked)
+    skip = f" AND tenant_id NOT IN ({', '.join('?' * skip_tenants)})" if skip_tenants else ""
+    return CLAIM_SQL.format(hint=hint, skip=skip, limit=int(limit), lock=storage.skip_locked)
 
 
 @dataclass
@@ -71,16 +73,30 @@ class Delivery:
 
 
 class WebhookSender:
+    """Claims and sends deliveries. Besides the pipeline's total, each tenant has at most
+    `per_tenant` deliveries in flight in this process, so one tenant's slow endpoint holds only
+    its own share and never the slots the other tenants' deliveries need."""
+
     def __init__(self, storage: Storage, clock: Clock, tenants: TenantsById, metrics: Metrics,
-                 allow_private: bool) -> None:
+                 allow_private: bool, per_tenant: int = 5) -> None:
         self.storage, self.clock, self.tenants, self.metrics = storage, clock, tenants, metrics
         self.http = SafeHttp(allow_private)
+        self.per_tenant = max(1, per_tenant)
+        self.busy: dict[int, int] = {}
+        self.on_free: Callable[[], None] = lambda: None  # a tenant's share has room again
 
     async def claim(self, limit: int) -> list[Delivery]:
         now = self.clock.now()
+        full = sorted(t for t, n in self.busy.items() if n >= self.per_tenant)
         async with self.storage.transaction() as tx:
-            rows = await tx.fetchall(claim_sql(self.storage, limit), (now,))
-            ids = [r["event_id"] for r in rows]
+            rows = await tx.fetchall(claim_sql(self.storage, limit, len(full)), (now, *full))
+            taken: dict[int, int] = {}
+            ids = []
+            for r in rows:  # oldest first, up to each tenant's room
+                tenant_id = int(r["tenant_id"])
+                if self.busy.get(tenant_id, 0) + taken.get(tenant_id, 0) < self.per_tenant:
+                    taken[tenant_id] = taken.get(tenant_id, 0) + 1
+                    ids.append(r["event_id"])
             if not ids:
                 return []
             marks = ", ".join("?" * len(ids))
@@ -89,6 +105,8 @@ class WebhookSender:
         rows = await self.storage.fetchall(
             "SELECT w.event_id, w.tenant_id, w.attempts, w.first_at, e.id, e.type, e.created_at, e.data"
             f" FROM webhook_deliveries w JOIN events e ON e.id = w.event_id WHERE w.event_id IN ({marks})", ids)
+        for r in rows:  # each is released by deliver(), whatever its outcome
+            self.busy[int(r["tenant_id"])] = self.busy.get(int(r["tenant_id"]), 0) + 1
         return [Delivery(r["event_id"], r["tenant_id"], r["attempts"], r["first_at"], r) for r in rows]
 
     async def next_due(self) -> float | None:
@@ -101,6 +119,14 @@ class WebhookSender:
             await self._deliver(item)
         except Exception:  # the outcome could not be recorded: the lease runs out and it is sent again
             log.exception("webhook delivery of event %s failed", item.event_id)
+        finally:
+            left = self.busy.get(item.tenant_id, 0) - 1
+            if left > 0:
+                self.busy[item.tenant_id] = left
+            else:
+                self.busy.pop(item.tenant_id, None)
+            if left + 1 >= self.per_tenant:
+                self.on_free()
 
     async def _deliver(self, item: Delivery) -> None:
         tenant = self.tenants.by_id(item.tenant_id)

@@ -103,6 +103,7 @@ class Delivery:
         self._hooks = [Pipeline(f"webhooks-{i}", webhooks.claim, webhooks.deliver,
                                 webhooks.next_due, clock.now, batch=20, max_inflight=50)
                        for i in range(workers)]
+        self.webhooks.on_free = self.wake_webhooks
 
     def start(self) -> None:
         for pipeline in self._senders + self._hooks:

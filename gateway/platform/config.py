@@ -2,6 +2,7 @@
 then secrets generated once into var/ when left empty."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -24,7 +25,10 @@ class ServerSettings:
     port: int = 8080
     public_url: str = "http://127.0.0.1:8080"
     trusted_proxies: list[str] = field(default_factory=list)
+    client_ip_header: str = "X-Forwarded-For"
     var_dir: str = "var"
+    ops_restricted: bool = False
+    ops_scrapers: list[str] = field(default_factory=list)
     # Origins allowed to show the phone pages in a frame (CSP frame-ancestors); empty: none may.
     frame_ancestors: list[str] = field(default_factory=list)
 
@@ -64,6 +68,7 @@ class SecuritySettings:
 class DeliverySettings:
     workers: int = 1
     tenant_rate_per_second: float = 20.0
+    webhooks_per_tenant: int = 5
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Settings:
         return Path(self.server.var_dir)
 
 
+MIN_SECRET_CHARS = 32
 SECTIONS = ("server", "storage", "cache", "wechat", "security", "delivery")
 
 
@@ -171,6 +177,7 @@ def _check_ranges(settings: Settings) -> None:
         (sec.session_hours >= 1, "[security] session_hours must be at least 1"),
         (delivery.workers >= 1, "[delivery] workers must be at least 1"),
         (delivery.tenant_rate_per_second > 0, "[delivery] tenant_rate_per_second must be greater than 0"),
+        (delivery.webhooks_per_tenant >= 1, "[delivery] webhooks_per_tenant must be at least 1"),
     )
     for ok, message in checks:
         if not ok:
@@ -194,6 +201,27 @@ def _validate(settings: Settings) -> None:
     key = settings.security.master_key
     if key and not _is_key_hex(key):
         raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)")
+    for name in ("operator_token", "session_key"):
+        value = getattr(settings.security, name)
+        if value and not _strong(value):
+            raise SettingsError(f"[security] {name} must be at least {MIN_SECRET_CHARS} characters"
+                                " (leave it empty to have one generated into var/)")
+    if settings.server.client_ip_header.lower() not in ("x-forwarded-for", "x-real-ip"):
+        raise SettingsError('[server] client_ip_header must be "X-Forwarded-For" or "X-Real-Ip"')
+    _check_networks(settings.server.trusted_proxies, "[server] trusted_proxies")
+    _check_networks(settings.server.ops_scrapers, "[server] ops_scrapers")
+
+
+def _strong(secret: str) -> bool:
+    return len(secret.strip()) >= MIN_SECRET_CHARS
+
+
+def _check_networks(entries: list[str], where: str) -> None:
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(f"{where}: {entry!r} is not an IP address or network") from None
 
 
 def _is_key_hex(value: str) -> bool:
@@ -235,10 +263,12 @@ def ensure_secrets(settings: Settings) -> Settings:
         sec.master_key, _ = _read_or_create_secret(var, "master_key", lambda: secrets.token_hex(32),
                                                    _is_key_hex, "64 hex digits (32 bytes)")
     if not sec.session_key:
-        sec.session_key, _ = _read_or_create_secret(var, "session_key", lambda: secrets.token_hex(32))
+        sec.session_key, _ = _read_or_create_secret(var, "session_key", lambda: secrets.token_hex(32), _strong,
+                                                    f"at least {MIN_SECRET_CHARS} characters")
     if not sec.operator_token:
         sec.operator_token, created = _read_or_create_secret(
-            var, "operator_token", lambda: "op_" + secrets.token_urlsafe(32))
+            var, "operator_token", lambda: "op_" + secrets.token_urlsafe(32), _strong,
+            f"at least {MIN_SECRET_CHARS} characters")
         settings.generated_operator_token = created
     _validate(settings)
     return settings

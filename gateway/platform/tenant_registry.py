@@ -249,6 +249,31 @@ class TenantRegistry:
         await self._changed(slug)
         return self.require(slug)
 
+    async def retire_previous_aes_key(self, slug: str, current_key: str) -> bool:
+        """Drop the previous EncodingAESKey once a message decrypted with `current_key` (WeChat uses
+        the new key now); True when this call dropped it. Stored, so every process stops using it."""
+        async def work() -> bool:
+            async with self.storage.transaction() as tx:
+                tenant = await self._locked(tx, slug)
+                sec = tenant.secrets
+                if sec.encoding_aes_key != current_key or sec.previous_encoding_aes_key is None:
+                    return False
+                sec = copy.copy(sec)
+                sec.previous_encoding_aes_key = None
+                await tx.execute("UPDATE tenants SET secrets = ?, updated_at = ?, revision = revision + 1"
+                                 " WHERE id = ?", (self._seal(slug, sec), self.clock.now(), tenant.id))
+                return True
+
+        dropped = await self.storage.retrying(work)
+        if dropped:
+            await self._changed(slug)
+        return bool(dropped)
+
+    async def previous_aes_key_stored(self, slug: str) -> str | None:
+        """The previous EncodingAESKey as stored now (another process may have dropped it a moment ago)."""
+        row = await self.storage.fetchone("SELECT * FROM tenants WHERE slug = ?", (slug,))
+        return None if row is None else self._row_to_tenant(row).secrets.previous_encoding_aes_key
+
     async def set_replies(self, slug: str, body: Any) -> list[dict[str, str]]:
         problems = replies_problems(body)
         if problems:

@@ -3,6 +3,7 @@ so a transaction never interleaves with another caller's statement."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -47,6 +48,15 @@ class _Conn(Executor):
         return result
 
 
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only (it holds password hashes and sealed
+    secrets); SQLite gives its -wal and -shm files the same mode. An existing file is left as is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 class SqliteStorage(Storage):
     dialect = "sqlite"
 
@@ -58,6 +68,7 @@ class SqliteStorage(Storage):
     async def connect(self) -> None:
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
         connection = aiosqlite.connect(self.path, isolation_level=None)
         # aiosqlite's worker thread is not a daemon: a connection left open by mistake would keep
         # the interpreter from exiting. Orderly shutdown closes it first anyway.
