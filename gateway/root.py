@@ -11,6 +11,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from gateway.accounts.bindings import BindingStore
 from gateway.accounts.directory import AccountDirectory
+from gateway.accounts.listing import AccountListing
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
 from gateway.accounts.oauth import OAuthFlow
 from gateway.accounts.passwords import PasswordHasher, ScryptParams
@@ -89,6 +90,7 @@ class Gateway:
                                        self.hasher, self.limits, self.bindings)
         self.sign_in = SignIn(self.storage, self.clock, self.audit, self.directory, self.limits, self.hasher,
                               self.bindings, self.sessions)
+        self.account_list = AccountListing(self.storage, self.clock)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
 
         # ---- documents and their delivery

@@ -1,0 +1,16 @@
+"""Schema of the console's people pages (versions 70-79): each account's last sign-in, and the
+indexes the accounts page pages on (a tenant's accounts by id, by status and id)."""
+from __future__ import annotations
+
+from gateway.storage.migration import Migration
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(70, "last sign-in of each account; accounts paged by status", (
+        # A table of its own rather than a column: ALTER TABLE ADD COLUMN is not idempotent in
+        # both dialects, and a migration cut short must be able to run again.
+        """CREATE TABLE account_sign_ins (
+            tenant_id {int} NOT NULL, account_id {int} NOT NULL, last_at {ts} NOT NULL,
+            PRIMARY KEY (tenant_id, account_id)){opts}""",
+        "CREATE INDEX accounts_tenant_status ON accounts (tenant_id, status, id)",
+    )),
+)
