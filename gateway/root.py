@@ -25,6 +25,7 @@ from gateway.console.accounts import ConsoleAccounts
 from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
+from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
 from gateway.documents.template_sender import TemplateSender
@@ -106,6 +107,7 @@ class Gateway:
                                  workers)
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
                                          self.directory, self.delivery)
+        self.document_list = DocumentListing(self.storage)
 
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,

@@ -1,6 +1,7 @@
-"""The console's people pages in headless Chromium: the accounts list with its filters, a
-password reset confirmed and shown once, and the pending self-registrations approved, at laptop
-and phone width. With GATEWAY_CONSOLE_SHOTS=docs/screenshots it writes the README's screenshots."""
+"""The console's people and documents pages in headless Chromium: the accounts list with its
+filters, a password reset confirmed and shown once, the pending self-registrations approved (at
+laptop and phone width), and the documents with each delivery in words and a resend. With
+GATEWAY_CONSOLE_SHOTS=docs/screenshots it writes the README's screenshots."""
 from __future__ import annotations
 
 import re
@@ -8,6 +9,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
+from harness import document
 from phone import PASSWORD
 from test_console_browser import LAPTOP, PHONE, chromium, operator_page, shot
 from wechat_env import wechat_env
@@ -58,3 +60,31 @@ async def test_people_page_in_chromium(env) -> None:
             await shot(narrow, "console-people-phone")
             assert LAPTOP["width"] > PHONE["width"]
         assert (await wx.tenant_api("GET", "/accounts/sunqi")).json["status"] == "active"
+
+
+async def test_documents_page_in_chromium(env) -> None:
+    async with wechat_env(env) as wx:
+        await wx.put_account("zhangsan", name="张三", position="采购经理")
+        await wx.put_account("lisi", name="李四", position="财务总监")
+        phone = wx.phone()
+        assert (await phone.sign_in("zhangsan", PASSWORD, openid="o_zhang")).status == 200
+        await wx.g.gw.delivery.stop()
+        for n, title in ((1, "采购申请：研发部笔记本电脑两台"), (2, "报销：三月差旅费"), (3, "请假：年假三天")):
+            body = document(["zhangsan"], ["lisi"], title=title, applicant="王五（研发部）")
+            assert (await wx.tenant_api("PUT", f"/documents/DOC-{n}", body)).status == 201
+        await wx.g.gw.storage.execute("UPDATE outbox SET state = 'dead'")
+        await wx.g.gw.storage.execute("UPDATE document_recipients SET delivery = 'failed:not_subscribed'"
+                                      " WHERE login = 'zhangsan' AND document_id = (SELECT MIN(id) FROM documents)")
+        await wx.g.gw.storage.execute("UPDATE document_recipients SET delivery = 'delivered', decision = 'approve',"
+                                      " comment = '同意' WHERE login = 'zhangsan' AND delivery = 'queued'")
+        async with chromium(wx.g.base_url) as b:
+            page = await operator_page(b)
+            await page.goto(b.url("/console/t/acme/documents"))
+            await expect(page.locator("#documents tbody tr")).to_have_count(3)
+            await expect(page.locator("tr[data-doc='DOC-1']")).to_contain_text("对方没有关注服务号")
+            await shot(page, "console-documents")
+            await page.click("tr[data-doc='DOC-1'] a")
+            await expect(page.locator("#recipients button[data-action=resend]")).to_have_count(2)
+            await shot(page, "console-document")
+            await page.click("#recipients tr[data-login='lisi'] button[data-action=resend]")
+            await expect(page.locator("#flash")).to_contain_text("已重新排队发送")

@@ -1,5 +1,5 @@
 """Schema of the console's people pages (versions 70-79): each account's last sign-in, and the
-indexes the accounts page pages on (a tenant's accounts by id, by status and id)."""
+indexes the accounts and documents pages page on."""
 from __future__ import annotations
 
 from gateway.storage.migration import Migration
@@ -12,5 +12,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             tenant_id {int} NOT NULL, account_id {int} NOT NULL, last_at {ts} NOT NULL,
             PRIMARY KEY (tenant_id, account_id)){opts}""",
         "CREATE INDEX accounts_tenant_status ON accounts (tenant_id, status, id)",
+    )),
+    Migration(71, "a tenant's documents newest first", (
+        "CREATE INDEX documents_tenant ON documents (tenant_id, id)",
     )),
 )
