@@ -29,6 +29,7 @@ from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
 from gateway.documents.template_sender import TemplateSender
+from gateway.documents.webhook_control import WebhookControl
 from gateway.documents.webhooks import WebhookSender
 from gateway.documents.workers import Delivery
 from gateway.onboarding.checklist import Checklist
@@ -108,6 +109,7 @@ class Gateway:
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
                                          self.directory, self.delivery)
         self.document_list = DocumentListing(self.storage)
+        self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,

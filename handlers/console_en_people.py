@@ -1,4 +1,4 @@
-"""English texts of the console's people and documents pages, keyed by the Chinese text they replace."""
+"""English texts of the console's people, documents and webhooks pages, keyed by the Chinese text they replace."""
 from __future__ import annotations
 
 EN_PEOPLE: dict[str, str] = {
@@ -64,4 +64,16 @@ EN_PEOPLE: dict[str, str] = {
     "发送失败：微信返回错误码": "Failed: WeChat error code", "发送失败：微信回执": "Failed: WeChat receipt",
     "同意": "Approved", "驳回": "Rejected", "进行中": "Open", "已同意": "Approved", "已驳回": "Rejected",
     "已撤回": "Withdrawn", "审批人": "Approver", "抄送": "CC",
+    # webhooks
+    "Webhook 推送记录": "Webhook deliveries", "事件": "Event", "尝试次数": "Attempts", "下次重试": "Next try",
+    "重新推送": "Redeliver", "暂停推送": "Pause deliveries", "恢复推送": "Resume deliveries",
+    "等待发送或重试": "Waiting to be sent or retried", "已放弃": "Given up", "已暂停": "Paused",
+    "还没有推送记录。": "No deliveries yet.", "更早的记录": "Older deliveries", "推送正常进行中。": "Deliveries are running.",
+    "推送已暂停：新的事件会保存下来，恢复后补发。": "Deliveries are paused: new events are kept and sent after resuming.",
+    "已暂停推送。新的事件会保存下来，恢复后依次补发。": "Paused. New events are kept and sent in turn after resuming.",
+    "已恢复推送，暂停期间的事件正在补发。": "Resumed: the events of the pause are being sent.",
+    "已安排立即重新推送这个事件。": "This event will be sent again now.",
+    "网关把每个事件签名后推送到业务系统的 WEBAPI接口。失败会自动重试，一天后放弃；可以在这里立即重新推送，或在业务系统维护期间暂停推送。":
+        "Each event is signed and posted to your system's WEBAPI URL. Failures are retried for a day, then given "
+        "up; redeliver one here at once, or pause deliveries while your system is under maintenance.",
 }

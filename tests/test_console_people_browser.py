@@ -1,6 +1,6 @@
 """The console's people and documents pages in headless Chromium: the accounts list with its
 filters, a password reset confirmed and shown once, the pending self-registrations approved (at
-laptop and phone width), and the documents with each delivery in words and a resend. With
+laptop and phone width), and the documents with each delivery in words and a resend, and the webhooks page. With
 GATEWAY_CONSOLE_SHOTS=docs/screenshots it writes the README's screenshots."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from harness import document
+from harness import Receiver, document, wait_for
 from phone import PASSWORD
 from test_console_browser import LAPTOP, PHONE, chromium, operator_page, shot
 from wechat_env import wechat_env
@@ -88,3 +88,28 @@ async def test_documents_page_in_chromium(env) -> None:
             await shot(page, "console-document")
             await page.click("#recipients tr[data-login='lisi'] button[data-action=resend]")
             await expect(page.locator("#flash")).to_contain_text("已重新排队发送")
+
+
+async def test_webhooks_page_in_chromium(env) -> None:
+    async with Receiver() as receiver:
+        async with env.gateway(security={"allow_private_webhooks": True}) as g:
+            await g.create_tenant("acme", webapi_url=receiver.url())
+            tenant = g.gw.registry.get("acme")
+            receiver.script = [(500, {"Retry-After": "600"})]
+            await g.gw.events.emit(tenant, "document.decision", {"doc_id": "PO-1", "login": "zhangsan",
+                                                                 "decision": "approve"})
+            g.gw.delivery.wake_webhooks()
+            await wait_for(lambda: len(receiver.requests) == 1)
+            await g.gw.events.emit(tenant, "account.registered", {"login": "sunqi", "name": "孙七"})
+            g.gw.delivery.wake_webhooks()
+            await wait_for(lambda: len(receiver.requests) == 2)
+            async with chromium(g.base_url) as b:
+                page = await operator_page(b)
+                await page.goto(b.url("/console/t/acme/webhooks"))
+                await expect(page.locator("#deliveries tbody tr")).to_have_count(2)
+                await expect(page.locator("#deliveries tbody tr").last).to_contain_text("HTTP 500")
+                await shot(page, "console-webhooks")
+                await page.click("#pause")
+                await expect(page.locator("#webhook-state")).to_contain_text("推送已暂停")
+                await page.click("#resume")
+                await expect(page.locator("#webhook-state")).to_contain_text("推送正常进行中")

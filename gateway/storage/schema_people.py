@@ -1,5 +1,5 @@
 """Schema of the console's people pages (versions 70-79): each account's last sign-in, and the
-indexes the accounts and documents pages page on."""
+indexes the accounts, documents and webhooks pages page on."""
 from __future__ import annotations
 
 from gateway.storage.migration import Migration
@@ -15,5 +15,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     Migration(71, "a tenant's documents newest first", (
         "CREATE INDEX documents_tenant ON documents (tenant_id, id)",
+    )),
+    Migration(72, "a tenant's webhook deliveries newest first", (
+        "CREATE INDEX webhook_tenant ON webhook_deliveries (tenant_id, event_id)",
     )),
 )
