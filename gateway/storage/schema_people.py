@@ -11,6 +11,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         """CREATE TABLE account_sign_ins (
             tenant_id {int} NOT NULL, account_id {int} NOT NULL, last_at {ts} NOT NULL,
             PRIMARY KEY (tenant_id, account_id)){opts}""",
+        "CREATE INDEX accounts_tenant ON accounts (tenant_id, id)",
         "CREATE INDEX accounts_tenant_status ON accounts (tenant_id, status, id)",
     )),
     Migration(71, "a tenant's documents newest first", (
