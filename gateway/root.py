@@ -12,6 +12,7 @@ from tornado.httpclient import AsyncHTTPClient
 from gateway.accounts.bind_qr import BindQrService
 from gateway.accounts.bindings import BindingStore
 from gateway.accounts.directory import AccountDirectory
+from gateway.accounts.listing import AccountListing
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
 from gateway.accounts.oauth import OAuthFlow
 from gateway.accounts.passwords import PasswordHasher, ScryptParams
@@ -26,9 +27,11 @@ from gateway.console.accounts import ConsoleAccounts
 from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
+from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
 from gateway.documents.template_sender import TemplateSender
+from gateway.documents.webhook_control import WebhookControl
 from gateway.documents.webhooks import WebhookSender
 from gateway.documents.workers import Delivery
 from gateway.onboarding.checklist import Checklist
@@ -93,6 +96,7 @@ class Gateway:
                               self.bindings, self.sessions)
         self.registration = Registration(self.storage, self.cache, self.clock, self.audit, self.events,
                                          self.directory, self.hasher)
+        self.account_list = AccountListing(self.storage, self.clock)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
         self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
                                      self.bindings, self.sessions, self.audit, public_url)
@@ -110,6 +114,8 @@ class Gateway:
                                  workers)
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
                                          self.directory, self.delivery)
+        self.document_list = DocumentListing(self.storage)
+        self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from handlers.console_en import EN
 from handlers.console_en_people import EN_PEOPLE
 
-_ALL = {**EN, **EN_PEOPLE}
+_ALL = {**EN_PEOPLE, **EN}  # the first console texts keep their words
 
 
 def translate(text: str, lang: str) -> str:

@@ -171,6 +171,17 @@ class AccountService:
             view = await self.directory.view_by_id(tx, tenant, row["id"])
         return view
 
+    async def refuse(self, tenant: Tenant, login: str, actor: str) -> None:
+        """A pending self-registration is refused: its row is deleted (the login is free again)."""
+        async with self.storage.transaction() as tx:
+            row = await self.directory.lock_row(tx, tenant, login)
+            if row["status"] != "pending":
+                raise Conflict("only a pending self-registration can be refused")
+            await tx.execute("DELETE FROM account_sign_ins WHERE tenant_id = ? AND account_id = ?",
+                             (tenant.id, row["id"]))
+            await tx.execute("DELETE FROM accounts WHERE tenant_id = ? AND id = ?", (tenant.id, row["id"]))
+            await self.audit.record(tenant.id, actor, "account.refused", row["login"], ex=tx)
+
     async def import_file(self, tenant: Tenant, data: bytes, kind: str, actor: str) -> dict[str, int]:
         return await import_accounts(self.storage, self.audit, self.clock, tenant, data, kind, actor)
 

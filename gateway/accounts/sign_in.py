@@ -13,6 +13,7 @@ from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredent
 from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details
 from gateway.accounts.passwords import HasherOverloaded, PasswordHasher
 from gateway.accounts.rules import check_new_password, hash_new_password, login_problem, normalise_login
+from gateway.accounts.activity import note_sign_in
 from gateway.accounts.sessions import Session, SessionStore
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock, iso
@@ -75,6 +76,7 @@ class SignIn:
             if refused.reason == "departed":
                 raise AccountDisabled("this account is disabled") from None
             raise BadCredentials(_BAD, {"remaining_attempts": LimitPolicy.of(tenant).max_failures}) from None
+        await note_sign_in(self.storage, tenant.id, int(row["id"]), self.clock.now())
         return self._start(tenant, row, openid, binding_id)
 
     async def with_openid(self, tenant: Tenant, openid: str) -> SignedIn | None:
@@ -86,6 +88,7 @@ class SignIn:
         if row is None:
             return None
         await self.audit.record(tenant.id, row["login"], "login.ok", row["login"], {"method": "wechat"})
+        await note_sign_in(self.storage, tenant.id, int(row["id"]), self.clock.now())
         return self._start(tenant, row, openid, int(row["binding_id"]))
 
     def _start(self, tenant: Tenant, row: Row, openid: str, binding_id: int) -> SignedIn:

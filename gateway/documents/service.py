@@ -219,7 +219,7 @@ class DocumentService:
         return {**document_view(doc), "recipients": [
             {**_decision_view(r), "delivery": r["delivery"]} for r in rows if r["active"]]}
 
-    async def resend(self, tenant: Tenant, doc_id: str, body: Any) -> dict[str, Any]:
+    async def resend(self, tenant: Tenant, doc_id: str, body: Any, actor: str = "api") -> dict[str, Any]:
         """Queue again a recipient's notification that failed for good (`failed:…`, gave_up included)
         or found them unbound: the tenant's deliberate choice, never automatic."""
         if not isinstance(body, dict) or not set(body) <= {"login", "role"} or not isinstance(body.get("login"), str) \
@@ -245,7 +245,7 @@ class DocumentService:
                 delivery = await self._notify(tx, tenant, doc["id"], row["login"], row["role"],
                                               {**row, "msgid": None, "delivery": "unbound"}, who, now)
                 requeued.append({"login": row["login"], "role": row["role"], "delivery": delivery})
-            await self.audit.record(tenant.id, "api", "notification.resent", doc_id,
+            await self.audit.record(tenant.id, actor, "notification.resent", doc_id,
                                     {"login": who.login, "roles": [r["role"] for r in requeued]}, ex=tx)
         self.workers.wake()
         return {"requeued": requeued}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from gateway.documents.recipients import TenantsById
+from gateway.documents.webhook_control import park_if_paused
 from gateway.platform.clock import Clock
 from gateway.platform.events import EventLog, event_id
 from gateway.platform.metrics import Metrics
@@ -132,6 +133,8 @@ class WebhookSender:
         tenant = self.tenants.by_id(item.tenant_id)
         if tenant is None or not tenant.webapi_url:
             await self._record(item, "dead", None, "no webapi_url")
+            return
+        if await park_if_paused(self.storage, item.event_id, item.tenant_id, item.attempts):
             return
         body = json.dumps(EventLog.envelope(tenant.slug, item.row), ensure_ascii=False).encode()
         msg_id = event_id(item.event_id)

@@ -25,7 +25,8 @@ POLL_SECONDS = 2.0
 # Every table holding a tenant's rows (a test checks the schema has no other table with tenant_id).
 TENANT_DATA_TABLES = ("outbox", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
                       "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
-                      "login_failures", "console_accounts", "console_sessions", "bind_qr")
+                      "login_failures", "console_accounts", "console_sessions", "bind_qr",
+                      "account_sign_ins")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -1,0 +1,70 @@
+"""The console's view of a tenant's accounts: search by login, name or position, filter by kind
+and status (active, pending, departed, locked, bound, never signed in), one page at a time on
+the account id (indexed: (tenant_id, id) and (tenant_id, status, id))."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.accounts.rules import KINDS, normalise_login
+from gateway.platform.clock import Clock
+from gateway.storage import Row, Storage
+
+STATUSES = ("active", "pending", "departed", "locked", "bound", "never")
+PAGE_SIZE = 50
+
+_SELECT = ("SELECT a.id, a.login, a.name, a.kind, a.position, a.status, a.locked_until, a.created_at,"
+           " b.created_at AS bound_at, s.last_at FROM accounts a"
+           " LEFT JOIN bindings b ON b.tenant_id = a.tenant_id AND b.active_account = a.id"
+           " LEFT JOIN account_sign_ins s ON s.tenant_id = a.tenant_id AND s.account_id = a.id")
+
+
+@dataclass(frozen=True)
+class AccountQuery:
+    text: str = ""
+    kind: str = ""      # "" = every kind
+    status: str = ""    # "" = every status
+    after: int = 0      # the last id of the previous page
+
+    @classmethod
+    def of(cls, text: str, kind: str, status: str, after: str) -> "AccountQuery":
+        """From the page's query string; unknown values are ignored, as a filter left empty."""
+        return cls(text.strip()[:64], kind if kind in KINDS else "", status if status in STATUSES else "",
+                   int(after) if after.isdigit() and len(after) < 19 else 0)
+
+
+def _like(text: str) -> str:
+    # "!" escapes: a backslash means different things in SQLite and MySQL string literals.
+    return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+
+
+class AccountListing:
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage, self.clock = storage, clock
+
+    async def page(self, tenant_id: int, query: AccountQuery, size: int = PAGE_SIZE) -> tuple[list[Row], int | None]:
+        """One page of accounts by id, and the id to continue after (None on the last page)."""
+        where, args = ["a.tenant_id = ?", "a.id > ?"], [tenant_id, query.after]
+        if query.kind:
+            where.append("a.kind = ?")
+            args.append(query.kind)
+        if query.status in ("active", "pending", "departed"):
+            where.append("a.status = ?")
+            args.append(query.status)
+        elif query.status == "locked":
+            where.append("a.locked_until > ?")
+            args.append(self.clock.now())
+        elif query.status == "bound":
+            where.append("b.id IS NOT NULL")
+        elif query.status == "never":
+            where.append("s.last_at IS NULL")
+        if query.text:
+            where.append("(a.login_key LIKE ? ESCAPE '!' OR a.name LIKE ? ESCAPE '!' OR a.position LIKE ? ESCAPE '!')")
+            args += [_like(normalise_login(query.text)), _like(query.text), _like(query.text)]
+        rows = await self.storage.fetchall(
+            f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.id LIMIT ?", (*args, size + 1))
+        more = len(rows) > size
+        rows = rows[:size]
+        return rows, (int(rows[-1]["id"]) if more and rows else None)
+
+    async def pending(self, tenant_id: int, after: int, size: int = PAGE_SIZE) -> tuple[list[Row], int | None]:
+        return await self.page(tenant_id, AccountQuery(status="pending", after=after), size)
