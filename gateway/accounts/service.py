@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.accounts.bindings import BindingStore
 from gateway.platform.clock import iso
-from gateway.platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unavailable, WeakPasswordError
+from gateway.platform.errors import Busy, Conflict, Forbidden, Invalid, NotFound, Unauthorized, WeakPasswordError
 from gateway.accounts.login_limits import LoginLimiter
 from gateway.accounts.password_policy import PasswordPolicy, WeakPassword, check_password, policy_description
-from gateway.accounts.passwords import HasherOverloaded, PasswordHasher, ScryptParams
+from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, PasswordHasher, Requester, ScryptParams
 from gateway.accounts.sessions import Session, SessionStore
 from gateway.storage import DuplicateKey, Executor, Row
 from gateway.platform.tenant import Tenant
@@ -176,11 +176,11 @@ class AccountService:
         return _recipient(row) if row else None
 
     # ---- passwords --------------------------------------------------------------------------
-    async def hash_password(self, password: str) -> str:
+    async def hash_password(self, password: str, requester: Requester | None = None) -> str:
         try:
-            return await self.hasher.hash(password)
+            return await self.hasher.hash(password, requester)
         except HasherOverloaded:
-            raise Unavailable("the server is busy; try again in a moment") from None
+            raise Busy(BUSY_MESSAGE) from None
         except ValueError:
             raise WeakPasswordError("the password is too long", {"rule": "too_long"}) from None
 
@@ -206,7 +206,8 @@ class AccountService:
         name = (body.get("name") or (existing or {}).get("name") or "").strip()
         hashed = None
         if "password" in body:
-            hashed = await self.hash_password(check_new_password(tenant, body["password"], login, name))
+            hashed = await self.hash_password(check_new_password(tenant, body["password"], login, name),
+                                              Requester(str(tenant.id)))
         try:
             view = await self._write(tenant, login, body, existing, name, hashed, actor)
         except DuplicateKey:
@@ -346,7 +347,7 @@ class AccountService:
         password = check_new_password(tenant, body.get("password"), login, name)
         if await self.row(tenant, login) is not None:
             raise Conflict("this login is already taken", {"login": login})
-        hashed = await self.hash_password(password)
+        hashed = await self.hash_password(password, Requester(str(tenant.id)))
         now = self.clock.now()
         try:
             async with self.storage.transaction() as tx:

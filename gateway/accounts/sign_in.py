@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.accounts.bindings import BindRefused
 from gateway.platform.clock import iso
-from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Conflict, Forbidden, Invalid,
-                            Locked, NotFound, Unavailable, WeakPasswordError)
+from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Busy, Conflict, Forbidden, Invalid,
+                            Locked, NotFound, WeakPasswordError)
 from gateway.accounts.login_limits import Counter, LimitPolicy, locked_details
-from gateway.accounts.passwords import HasherOverloaded
+from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, Requester
 from gateway.accounts.sessions import Session
 from gateway.storage import Row
 from gateway.platform.tenant import Tenant
@@ -106,14 +106,15 @@ class SignIn:
         if not await self.limiter.claim(counter, limits):
             await self._locked(tenant, who, await self.limiter.locked_until(counter, limits), ip, action)
         try:
+            requester = Requester(str(tenant.id), ip)
             if encoded:
-                ok = await self.hasher.verify(password, encoded)
+                ok = await self.hasher.verify(password, encoded, requester)
             else:  # unknown login, or imported without a password: costs what a real check costs
-                await self.hasher.verify_dummy(password)
+                await self.hasher.verify_dummy(password, requester)
                 ok = False
         except HasherOverloaded:
             await self.limiter.release(counter)
-            raise Unavailable("the server is busy; try again in a moment") from None
+            raise Busy(BUSY_MESSAGE) from None
         if ok:
             await self.limiter.succeeded(counter)
             return Outcome(True)
@@ -176,7 +177,7 @@ class SignIn:
         if not self.hasher.needs_rehash(old):
             return old
         try:
-            new = await self.hasher.hash(password)
+            new = await self.hasher.hash(password, Requester(str(tenant.id)))
         except (HasherOverloaded, ValueError):
             return old
         result = await self.accounts.storage.execute(
@@ -213,7 +214,7 @@ class SignIn:
             raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
         if new == old:
             raise WeakPasswordError(_SAME, {"rule": "same_as_current"})
-        hashed = await accounts.hash_password(new)
+        hashed = await accounts.hash_password(new, Requester(str(tenant.id), ip))
         now = self.clock.now()
         async with accounts.storage.transaction() as tx:
             # Only over the hash that was checked: a reset landing meanwhile wins.
