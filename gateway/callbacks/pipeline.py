@@ -158,7 +158,7 @@ class CallbackService:
         return CallbackResponse.reply(reply), outcome
 
     async def _handle_once_claimed(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
-                                   crypto: MessageCrypto | None, key: str, record: "asyncio.Task[str]") -> None:
+                                   crypto: MessageCrypto | None, key: str, record: "asyncio.Future[str]") -> None:
         """WeChat got `success` before storage (the only guard, the cache being down) said whether this
         call won the claim; handle the message now unless another call holds it."""
         if await record == DUPLICATE:
@@ -286,7 +286,8 @@ class CallbackService:
         finish at shutdown (storage closes next)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (pending := self._late | self.background.tasks) and loop.time() < deadline:
+        while (pending := self._late | self.background.tasks | self.dedupe.journal.writing) \
+                and loop.time() < deadline:
             await asyncio.wait(pending, timeout=deadline - loop.time())
 
     async def purge_loop(self) -> None:
