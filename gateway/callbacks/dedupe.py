@@ -50,6 +50,8 @@ class Background:
 
 async def within(task: "asyncio.Future[T]", seconds: float) -> T:
     """The task's result, or TimeoutError after `seconds` while the task keeps running."""
+    if task.done():
+        return task.result()
     return await asyncio.wait_for(asyncio.shield(task), max(0.0, seconds))
 
 
@@ -116,6 +118,10 @@ class ReplyDedupe:
             await self.cache.set(self._cache_key(tenant_id, key) + ":reply", reply.decode("utf-8"), REPLY_TTL)
         except CacheError:
             pass
+        if record.done():  # the usual case: no task needed to wait for it
+            if not record.cancelled() and record.result() == WON:
+                self.journal.store_reply(tenant_id, key, reply)
+            return
         self.background.spawn(self._store_row(tenant_id, key, reply, record), "callback reply store")
 
     async def _store_row(self, tenant_id: int, key: str, reply: bytes, record: "asyncio.Future[str]") -> None:

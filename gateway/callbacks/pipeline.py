@@ -30,6 +30,7 @@ ANSWER_SECONDS = 4.5         # WeChat gives up after 5 s; leave room for the rep
 HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
 DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
 PURGE_EVERY_SECONDS = 3600.0
+SEEN_REWRITE_SECONDS = 30.0  # as TenantState.REWRITE_SECONDS
 _MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
 
@@ -90,6 +91,7 @@ class CallbackService:
         self.rulebook = rulebook or RuleBook()
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
+        self._seen_noted: dict[int, float] = {}  # tenant id -> when this process last wrote callback_seen
 
     # ---- entry points ---------------------------------------------------------------------
     async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
@@ -181,12 +183,17 @@ class CallbackService:
         """Record callback_seen for the checklist after the answer, not on the callback's clock."""
         if tenant.id in self._noting_seen:
             return
+        now = time.monotonic()
+        if now - self._seen_noted.get(tenant.id, -SEEN_REWRITE_SECONDS) < SEEN_REWRITE_SECONDS:
+            return  # written moments ago: no task per callback for a fact that does not change
+        self._seen_noted[tenant.id] = now
         self._noting_seen.add(tenant.id)
 
         async def record() -> None:
             try:
                 await self.gw.state.set(tenant.id, "callback_seen", True)
             except StorageError:
+                self._seen_noted.pop(tenant.id, None)  # try again with the next callback
                 log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
             finally:
                 self._noting_seen.discard(tenant.id)
