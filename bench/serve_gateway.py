@@ -1,10 +1,12 @@
 """The gateway as a benchmark target: one process on the embedded default (or the back ends named
 by GATEWAY_BENCH_STORAGE_URL / GATEWAY_BENCH_CACHE_URL), logging as in production, on the port
-given; prints READY once listening and runs until SIGTERM. BENCH_UVLOOP=1 runs it on uvloop.
+given; prints READY once listening and runs until SIGTERM. BENCH_UVLOOP=1 runs it on uvloop;
+BENCH_GATEWAY_SETTINGS (JSON, {"section": {"key": value}}) overrides settings.
     python bench/serve_gateway.py PORT"""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -20,7 +22,10 @@ async def main(port: int) -> None:
     setup_logging()
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    async with running_gateway(port, delivery={"tenant_rate_per_second": 100000}):
+    sections = {"delivery": {"tenant_rate_per_second": 100000}}
+    for name, values in json.loads(os.environ.get("BENCH_GATEWAY_SETTINGS", "{}")).items():
+        sections.setdefault(name, {}).update(values)
+    async with running_gateway(port, **sections):
         print("READY", flush=True)
         await stop.wait()
 

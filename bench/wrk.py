@@ -58,9 +58,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """A server process pinned to the server core; returns once it printed READY."""
-    process = subprocess.Popen(pinned(SERVER_CORE, [sys.executable, *argv]), stdout=subprocess.PIPE, text=True,
+def start_server(argv: list[str], env: dict[str, str] | None = None, pin: bool = True) -> subprocess.Popen[str]:
+    """A server process (pinned to the server core unless told not to); returns once it printed READY."""
+    command = [sys.executable, *argv]
+    process = subprocess.Popen(pinned(SERVER_CORE, command) if pin else command, stdout=subprocess.PIPE, text=True,
                                cwd=BENCH_DIR.parent, env=env)
     assert process.stdout is not None
     for line in process.stdout:

@@ -43,8 +43,9 @@ def default_workers() -> int:
 
 
 def _lower_priority() -> None:
+    thread = threading.get_native_id()
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_THREAD_NICENESS)
+        os.setpriority(os.PRIO_PROCESS, thread, HASH_THREAD_NICENESS)
     except (AttributeError, OSError):  # not Linux, or not allowed: plain priority still works
         pass
 
@@ -62,9 +63,10 @@ class HashQueue:
         if workers < 1 or max_pending < 1:
             raise ValueError("workers and max_pending must be at least 1")
         self.workers, self.max_pending = workers, max_pending
-        # A carrier IP is shared by many phones, so an IP gets a quarter and a tenant half of the places.
+        # A carrier IP is shared by many phones, so an IP gets a quarter of the places; one tenant's
+        # morning rush may take all but an eighth, which stays for everyone else.
         self.ip_share = ip_share or max(1, max_pending // 4)
-        self.tenant_share = tenant_share or max(1, max_pending // 2)
+        self.tenant_share = tenant_share or max(1, max_pending - max_pending // 8)
         self.pending = 0
         self._running = 0
         self._by_ip: dict[str, int] = {}
