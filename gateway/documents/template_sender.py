@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from gateway.documents.outbox import Claimed, Outbox
+from gateway.documents.recipients import RecipientLookup
 from gateway.wechat.api.errors import (PermanentError, QuotaExceeded, UserUnreachable, WeChatError)
 from gateway.wechat.api.template import send_template
 from gateway.wechat.template_data import render_template_data
@@ -111,6 +112,7 @@ class TemplateSender:
         self.paused: dict[int, float] = {}
         self._template_errors: dict[int, str] = {}  # tenant id -> role whose template WeChat refused
         self.recorder = SentRecorder(outbox)
+        self.recipients = RecipientLookup(gw.accounts)
         # One attempt must end well inside the lease, or another worker would send it too.
         self.attempt_timeout = outbox.lease_seconds * 0.8
 
@@ -156,7 +158,7 @@ class TemplateSender:
         if not template or not template.get("template_id"):
             await self.outbox.mark_final(item, "failed:no_template", f"no {item.role} template configured")
             return
-        who = await self.gw.accounts.recipient(tenant, item.login)
+        who = await self.recipients.get(tenant, item.login)
         openid = getattr(who, "openid", None) if getattr(who, "status", None) == "active" else None
         if not openid:  # departed or unbound since the PUT: nobody to send to
             await self.outbox.mark_final(item, "unbound", "no active binding at send time")
