@@ -3,7 +3,7 @@ get an encrypted keyword reply, 50 connections, the server on core 0 and wrk on 
 servers run side by side: (a) a bare Tornado hello-world handler, (b) a minimal Tornado handler on
 wechatpy's WeChatCrypto (verify, decrypt, parse, reply, encrypt), (c) the gateway doing its whole
 job, once with all traffic to one tenant and once spread over BENCH_SPREAD_TENANTS (1,000)
-tenants. Each round measures all of them; ratios are taken within a round, medians over rounds."""
+tenants (and with BENCH_TRY_UVLOOP=1 the gateway on uvloop too). Each round measures all of them; ratios are taken within a round, medians over rounds."""
 from __future__ import annotations
 
 import asyncio
@@ -30,6 +30,7 @@ from gateway.wechat.xmlmsg import build_message, parse_xml  # noqa: E402
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 SPREAD = int(os.environ.get("BENCH_SPREAD_TENANTS", "1000"))
+UVLOOP = os.environ.get("BENCH_TRY_UVLOOP") == "1"  # also measure the gateway on uvloop (pip install uvloop)
 PER_FILE = 60_000  # more than the gateway answers in one run: every callback is a new message
 ONE = "bench-one"
 _ids = count(10**15)
@@ -104,10 +105,16 @@ def main() -> int:
         "wechatpy": start_server(["bench/baseline_servers.py", "wechatpy", str(ports["wechatpy"])]),
         "gateway": start_server(["bench/serve_gateway.py", str(ports["gateway"])]),
     }
+    if UVLOOP:  # the same gateway on uvloop, on a database of its own
+        ports["uvloop"] = free_port()
+        servers["uvloop"] = start_server(["bench/serve_gateway.py", str(ports["uvloop"])],
+                                         env={**os.environ, "BENCH_UVLOOP": "1"})
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    results: dict[str, list[WrkResult]] = {"hello": [], "wechatpy": [], "one": [], "spread": []}
+    results: dict[str, list[WrkResult]] = {"hello": [], "wechatpy": [], "one": [], "spread": [], "uvloop": []}
     try:
         asyncio.run(set_up_gateway(base["gateway"]))
+        if UVLOOP:
+            asyncio.run(set_up_gateway(base["uvloop"]))
         check_reply(base["wechatpy"], ONE, APP_ID)
         check_reply(base["gateway"], ONE, APP_ID)
         check_reply(base["gateway"], *spread_tenants()[-1]) if SPREAD else None
@@ -115,6 +122,8 @@ def main() -> int:
                  "wechatpy": ("wechatpy", lambda: callbacks([(ONE, APP_ID)], 2000)),
                  "one": ("gateway", lambda: callbacks([(ONE, APP_ID)], PER_FILE)),
                  "spread": ("gateway", lambda: callbacks(spread_tenants() or [(ONE, APP_ID)], PER_FILE))}
+        if UVLOOP:
+            plans["uvloop"] = ("uvloop", lambda: callbacks([(ONE, APP_ID)], PER_FILE))
         for name, (server, make) in plans.items():  # warm-up: JIT-free Python still fills caches and pools
             run_wrk(base[server], write_requests(make()), 1)
         for _ in range(ROUNDS):
@@ -138,6 +147,9 @@ def main() -> int:
     print(f"gateway / wechatpy handler {median_ratio(results['one'], results['wechatpy']):5.2f}x")
     print(f"wechatpy / hello-world     {median_ratio(results['wechatpy'], results['hello']):5.2f}x")
     print(f"spread / one tenant        {median_ratio(results['spread'], results['one']):5.2f}x")
+    if UVLOOP:
+        print(line("gateway on uvloop, one tenant", results["uvloop"]))
+        print(f"uvloop / asyncio gateway   {median_ratio(results['uvloop'], results['one']):5.2f}x")
     return 0
 
 

@@ -49,10 +49,27 @@ class Background:
 
 
 async def within(task: "asyncio.Future[T]", seconds: float) -> T:
-    """The task's result, or TimeoutError after `seconds` while the task keeps running."""
+    """The task's result, or TimeoutError after `seconds` while the task keeps running (as
+    wait_for(shield(task)) does, with one timer and one future instead of several per call)."""
     if task.done():
         return task.result()
-    return await asyncio.wait_for(asyncio.shield(task), max(0.0, seconds))
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(max(0.0, seconds), wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    if task.done():
+        return task.result()
+    raise asyncio.TimeoutError
 
 
 def dedupe_key(message: Mapping[str, str]) -> str | None:

@@ -4,6 +4,7 @@ within ANSWER_SECONDS whatever storage does: bookkeeping writes finish after the
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -11,7 +12,7 @@ import traceback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Awaitable, Mapping
 
-from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key
+from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key, within
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.callbacks.followers import FollowerStore
 from gateway.storage import StorageError
@@ -73,6 +74,12 @@ class _NoInbox:
 
 async def _no_delivery_hook(tenant: Tenant, msgid: str, status: str) -> None:
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _crypto(token: str, encoding_aes_key: str, app_id: str) -> MessageCrypto:
+    """One MessageCrypto per account and key, not one per callback (the key is decoded once)."""
+    return MessageCrypto(token, encoding_aes_key, app_id)
 
 
 def _where(exc: BaseException) -> str:
@@ -215,7 +222,7 @@ class CallbackService:
         keys = [k for k in (tenant.secrets.encoding_aes_key, tenant.secrets.previous_encoding_aes_key) if k]
         if not keys:
             raise Rejected("bad_crypto", Forbidden("this account has no EncodingAESKey"))
-        cryptos = [MessageCrypto(tenant.secrets.token, key, tenant.app_id) for key in keys]
+        cryptos = [_crypto(tenant.secrets.token, key, tenant.app_id) for key in keys]
         if not cryptos[0].check_msg_signature(query.msg_signature, query.timestamp, query.nonce, encrypt):
             raise Rejected("bad_signature", Forbidden("the msg_signature is not valid"))
         try:
@@ -242,7 +249,7 @@ class CallbackService:
         task = asyncio.ensure_future(rule.handler(ctx))
         try:
             limit = min(HANDLER_SECONDS, deadline - asyncio.get_running_loop().time())
-            reply = await asyncio.wait_for(asyncio.shield(task), max(0.0, limit))
+            reply = await within(task, limit)
         except asyncio.TimeoutError:
             self._finish_late(task, tenant, rule, message)
             return SUCCESS, "timeout"
