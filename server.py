@@ -16,6 +16,7 @@ import tornado.netutil
 from gateway.platform.config import SettingsError, ensure_secrets, is_embedded, load_settings
 from gateway.root import Gateway
 from gateway.platform.logging_setup import setup_logging
+from gateway.platform.process_manager import fork_workers
 from handlers.app import make_app
 
 log = logging.getLogger("gateway")
@@ -73,48 +74,6 @@ async def shut_down(gw: Gateway, server: tornado.httpserver.HTTPServer) -> None:
         await gw.stop()
 
 
-def fork_workers(count: int) -> int:
-    """Fork `count` workers sharing the bound sockets; returns the worker's number in each child.
-    The parent forwards SIGTERM/SIGINT to them, restarts a worker that crashed, and exits
-    when all have stopped."""
-    children: dict[int, int] = {}
-    stopping = False
-
-    def spawn(task_id: int) -> bool:
-        pid = os.fork()
-        if pid == 0:
-            return True
-        children[pid] = task_id
-        return False
-
-    for task_id in range(count):
-        if spawn(task_id):
-            return task_id
-
-    def forward(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-        for pid in list(children):
-            try:
-                os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    while children:
-        try:
-            pid, status = os.wait()
-        except ChildProcessError:
-            break
-        task_id = children.pop(pid, -1)
-        if not stopping and task_id >= 0 and os.waitstatus_to_exitcode(status) != 0:
-            log.warning("worker %d exited with %d; restarting it", task_id, os.waitstatus_to_exitcode(status))
-            if spawn(task_id):
-                return task_id
-    sys.exit(0)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     setup_logging()
@@ -135,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     sockets = tornado.netutil.bind_sockets(settings.server.port, settings.server.host)
     if args.processes > 1:
-        task_id = fork_workers(args.processes)
+        task_id = fork_workers(args.processes, sockets)
         settings.generated_operator_token = settings.generated_operator_token and task_id == 0
     asyncio.run(serve(Gateway(settings), sockets, args.demo))
     return 0

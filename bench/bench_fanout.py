@@ -123,7 +123,7 @@ async def main() -> None:
             logins = [f"user{i:02d}" for i in range(APPROVERS)]
             await asyncio.gather(*(sign_in(api, sim.client, app_id, SLUG, key, login) for login in logins))
 
-            pipelines = gw.notifications._senders
+            pipelines = gw.delivery._senders
             concurrency = min(getattr(gw._wechat_client, "max_clients", 100), pipelines[0].max_inflight)
             bare_body = tenant_body(BARE_SLUG)
             bare_app = await sim.add_app(bare_body)
@@ -175,7 +175,7 @@ async def main() -> None:
                 if hold:
                     assert sim.accepted() == accepted_before
                     started = time.perf_counter()
-                    gw.notifications.wake()
+                    gw.delivery.wake()
 
                 async def all_accepted() -> bool:  # the simulator's state: no HTTP, no database
                     return sim.accepted() - accepted_before >= expected

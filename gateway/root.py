@@ -1,101 +1,135 @@
-"""The gateway's services wired together for one process: storage, cache, tenant registry,
-audit, metrics and the rest, started and stopped as one."""
+"""The composition root: builds the platform and every domain service once, in dependency order,
+hands each its collaborators in its constructor, and starts and stops them as one. Only
+server.py, handlers/ and the simulator's demo (and the tests and benchmarks) import it."""
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from tornado.httpclient import AsyncHTTPClient
 
-from gateway.platform.audit import AuditLog
+from gateway.accounts.bindings import BindingStore
+from gateway.accounts.directory import AccountDirectory
+from gateway.accounts.login_limits import LoginLimiter, login_digest_key
+from gateway.accounts.oauth import OAuthFlow
+from gateway.accounts.passwords import PasswordHasher, ScryptParams
+from gateway.accounts.service import AccountService
+from gateway.accounts.sessions import SessionStore
+from gateway.accounts.sign_in import SignIn
 from gateway.cache import Cache, open_cache
+from gateway.callbacks.pipeline import CallbackService
+from gateway.callbacks.rulebook import RuleBook
+from gateway.documents.outbox import Outbox
+from gateway.documents.service import DocumentService
+from gateway.documents.template_sender import TemplateSender
+from gateway.documents.webhooks import WebhookSender
+from gateway.documents.workers import Delivery
+from gateway.onboarding.checklist import Checklist
+from gateway.onboarding.menus import MenuService
+from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
 from gateway.platform.config import Settings
 from gateway.platform.events import EventLog
+from gateway.platform.inflight import InFlight
 from gateway.platform.metrics import Metrics
 from gateway.platform.secretbox import SecretBox
+from gateway.platform.tenant_registry import TenantRegistry
+from gateway.platform.tenant_state import TenantState
 from gateway.storage import Storage, open_storage
 from gateway.storage.migrations import migrate
-from gateway.services import install_services
-from gateway.platform.tenant_state import TenantState
+from gateway.tokens.centre import TokenCentre
 from gateway.wechat.api.client import WeChatHttp
-from gateway.platform.tenant_registry import TenantRegistry
 
 log = logging.getLogger(__name__)
 
 
-class InFlight:
-    """Requests being served, so a shutdown can wait for them before closing connections and pools."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    def enter(self) -> None:
-        self.count += 1
-        self._idle.clear()
-
-    def leave(self) -> None:
-        self.count = max(0, self.count - 1)
-        if self.count == 0:
-            self._idle.set()
-
-    async def wait_idle(self, timeout: float) -> bool:
-        """True once no request is in flight; False if some still are after `timeout` seconds."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
-
-
 class Gateway:
+    """One process's gateway: the platform, then tokens, accounts, documents, callbacks, onboarding."""
+
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or Clock()
-        self.storage: Storage = open_storage(settings.storage.url)
+        public_url = settings.server.public_url
+        sec = settings.security
+
+        # ---- the platform
+        self.storage: Storage = open_storage(settings.storage.url, settings.storage.query_timeout)
         self.cache: Cache = open_cache(settings.cache.url)
-        self.box = SecretBox(settings.master_key_bytes)
         self.metrics = Metrics()
         self.audit = AuditLog(self.storage, self.clock)
         self.state = TenantState(self.storage, self.clock)
         self.events = EventLog(self.storage, self.clock)
-        self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock,
-                                       settings.security.allow_private_webhooks)
+        self.registry = TenantRegistry(self.storage, self.cache, SecretBox(settings.master_key_bytes), self.clock,
+                                       sec.allow_private_webhooks)
         # Its own client: Tornado's shared one allows only 10 requests at a time per process.
         self._wechat_client = AsyncHTTPClient(force_instance=True, max_clients=100)
         self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,
-                                      http_client=self._wechat_client, on_call=lambda endpoint, outcome: self.metrics.wechat_calls.labels(
-                                          endpoint, outcome).inc())
-        # Services attached by gateway.services.install_services (None until installed).
-        self.tokens: Any = None
-        self.callbacks: Any = None
-        self.accounts: Any = None
-        self.notifications: Any = None
-        self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
-        self._tasks: list[asyncio.Task[Any]] = []
-        self.extensions: dict[str, Any] = {}
+                                      http_client=self._wechat_client, on_call=self._count_wechat_call)
         self.inflight = InFlight()
         self.draining = False  # set at shutdown: /readyz answers 503 so balancers stop sending traffic
+
+        # ---- tokens
+        self.tokens = TokenCentre(settings.wechat, self.cache, self.clock, self.wechat_http, self.state,
+                                  self.metrics, self.registry)
+
+        # ---- accounts
+        self.directory = AccountDirectory(self.storage, self.clock)
+        self.hasher = PasswordHasher(ScryptParams(n=sec.password_hash_n))
+        self.limits = LoginLimiter(self.storage, self.cache, self.clock, sec.ip_login_failures,
+                                   sec.ip_window_minutes * 60.0, login_digest_key(settings.master_key_bytes))
+        self.bindings = BindingStore(self.storage, self.audit, self.events, self.state, self.clock)
+        self.sessions = SessionStore(self.storage, self.clock, sec.session_key, sec.session_hours)
+        self.accounts = AccountService(self.storage, self.clock, self.audit, self.events, self.directory,
+                                       self.hasher, self.limits, self.bindings)
+        self.sign_in = SignIn(self.storage, self.clock, self.audit, self.directory, self.limits, self.hasher,
+                              self.bindings, self.sessions)
+        self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
+
+        # ---- documents and their delivery
+        # A claim's lease outlives a send with its token refresh and in-call retries.
+        self.outbox = Outbox(self.storage, self.clock, max(15.0, 8 * settings.wechat.timeout))
+        self.sender = TemplateSender(self.outbox, self.tokens, self.wechat_http, self.directory, self.registry,
+                                     self.storage, self.cache, self.clock, self.state, self.metrics,
+                                     settings.delivery.tenant_rate_per_second, public_url)
+        self.webhooks = WebhookSender(self.storage, self.clock, self.registry, self.metrics,
+                                      sec.allow_private_webhooks)
+        workers = 1 if self.storage.dialect == "sqlite" else max(1, settings.delivery.workers)
+        self.delivery = Delivery(self.outbox, self.sender, self.webhooks, self.clock, self.registry, self.metrics,
+                                 workers)
+        self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
+                                         self.directory, self.delivery)
+
+        # ---- callbacks
+        self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,
+                                         self.metrics, public_url, inbox=self.documents,
+                                         deliveries=self.sender.finished, rulebook=RuleBook())
+
+        # ---- onboarding
+        self.menus = MenuService(self.tokens, self.wechat_http, self.state, self.audit, public_url)
+        self.checklist = Checklist(self.state, self.registry, self.tokens.probe_credentials, public_url)
+
+        self._background: list[asyncio.Task[None]] = []
+        self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
 
     @property
     def public_url(self) -> str:
         return self.settings.server.public_url
 
+    def _count_wechat_call(self, endpoint: str, outcome: str) -> None:
+        self.metrics.wechat_calls.labels(endpoint, outcome).inc()
+
     async def start(self) -> None:
         await self.storage.connect()
         await migrate(self.storage)
         await self.registry.start()
-        await install_services(self)
-
-    def run_in_background(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.append(task)
-        return task
+        self.metrics.before_scrape(self.delivery.refresh_depth)
+        self._background = [asyncio.ensure_future(self.tokens.run_periodic()),
+                            asyncio.ensure_future(self.callbacks.purge_loop())]
+        self.delivery.start()
 
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` first at stop (the demo's simulator server uses it)."""
         self._stop_hooks.append(hook)
 
     async def stop(self) -> None:
@@ -104,13 +138,13 @@ class Gateway:
                 await hook()
             except Exception:
                 log.exception("stop hook failed")
-        for task in self._tasks:
+        await self.delivery.stop()
+        await self.callbacks.drain()
+        await self.tokens.stop()
+        for task in self._background:
             task.cancel()
-        for task in self._tasks:
-            try:
-                await task
-            except (asyncio.CancelledError, Exception):
-                pass
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self.hasher.close()
         await self.registry.stop()
         await self.cache.close()
         await self.storage.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from gateway.onboarding.checklist import build_checklist
 from gateway.platform.pagination import parse_page, page_result
 from gateway.platform.errors import Invalid
 from gateway.storage import StorageError
@@ -93,10 +92,7 @@ class VerifyFileHandler(AdminHandler):
 
 class ChecklistHandler(AdminHandler):
     async def get(self, slug: str) -> None:
-        tenant = self.gw.registry.require(slug)
-        probe = self.gw.extensions.get("credentials_probe")
-        files = await self.gw.registry.verify_files_of(tenant)
-        self.write_json(await build_checklist(tenant, self.gw.state, self.gw.public_url, files, probe))
+        self.write_json(await self.gw.checklist.build(self.gw.registry.require(slug)))
 
 
 class AuditHandler(AdminHandler):

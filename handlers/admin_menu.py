@@ -1,22 +1,21 @@
 """Admin API for tenant menus: push one (PUT), read the last pushed (GET), push the default (POST)."""
 from __future__ import annotations
 
-from gateway.onboarding.menus import MenuService
 from handlers.base import SLUG, OperatorHandler
 
 
 class MenuHandler(OperatorHandler):
     async def get(self, slug: str) -> None:
-        self.write_json(await MenuService(self.gw).last(self.gw.registry.require(slug)))
+        self.write_json(await self.gw.menus.last(self.gw.registry.require(slug)))
 
     async def put(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
-        self.write_json(await MenuService(self.gw).push(tenant, self.json_body()))
+        self.write_json(await self.gw.menus.push(tenant, self.json_body()))
 
 
 class DefaultMenuHandler(OperatorHandler):
     async def post(self, slug: str) -> None:
-        self.write_json(await MenuService(self.gw).push_default(self.gw.registry.require(slug)))
+        self.write_json(await self.gw.menus.push_default(self.gw.registry.require(slug)))
 
 
 ROUTES = [

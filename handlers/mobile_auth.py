@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import html
 from typing import Any
-from urllib.parse import quote
 
 import tornado.web
 
 from gateway.cache import CacheError
 from gateway.platform.errors import GatewayError, Unauthorized
-from gateway.accounts.oauth import (STATE_SECONDS, OAuthProblem, clean_next, new_browser_nonce, page_path,
-                                valid_token)
+from gateway.accounts.oauth import STATE_SECONDS, OAuthProblem, new_browser_nonce, valid_token
+from gateway.platform.links import clean_next, entry_path, login_path, page_path
 from gateway.storage import StorageError
 from handlers.base import SLUG
 from handlers.session import SessionHandler
@@ -34,7 +33,7 @@ class HtmlAuthHandler(SessionHandler):
     route_name = "mobile_auth"
 
     def restart_link(self, slug: str, next_page: str = "inbox") -> str:
-        return f"/wx/{slug}/entry?next={quote(clean_next(next_page), safe='/')}"
+        return entry_path(slug, clean_next(next_page))
 
     def write_page(self, status: int, title: str, message: str, link: str | None = None) -> None:
         self.set_status(status)
@@ -74,7 +73,7 @@ class EntryHandler(HtmlAuthHandler):
             nonce = new_browser_nonce()
         assert nonce is not None
         self.set_cookie(STATE_COOKIE, nonce, max_age=STATE_SECONDS, **self.cookie_options(slug))
-        self.redirect_to(await self.gw.accounts.oauth.begin(tenant, next_page, nonce))
+        self.redirect_to(await self.gw.oauth.begin(tenant, next_page, nonce))
 
 
 class OAuthHandler(HtmlAuthHandler):
@@ -84,7 +83,7 @@ class OAuthHandler(HtmlAuthHandler):
     async def get(self, slug: str) -> None:
         tenant = self.gw.registry.require(slug)
         try:
-            outcome = await self.gw.accounts.oauth.finish(
+            outcome = await self.gw.oauth.finish(
                 tenant, self.get_query_argument("state", None), self.get_query_argument("code", None),
                 self.get_cookie(STATE_COOKIE))
         except OAuthProblem as problem:
@@ -95,7 +94,7 @@ class OAuthHandler(HtmlAuthHandler):
                             "请关注公众号后，从公众号的菜单打开这个链接。"
                             "Please follow the account and open this link from its menu.")
             return
-        signed = await self.gw.accounts.sign_in.with_openid(tenant, outcome.openid)
+        signed = await self.gw.sign_in.with_openid(tenant, outcome.openid)
         if signed is not None:
             self.set_session_cookie(slug, signed.token)
             self.clear_openid_cookie(slug)
@@ -105,7 +104,7 @@ class OAuthHandler(HtmlAuthHandler):
         if outcome.next == "register":
             self.redirect_to(page_path(slug, "register"))
         else:
-            self.redirect_to(f"/wx/{slug}/login?next={quote(outcome.next, safe='/')}")
+            self.redirect_to(login_path(slug, outcome.next))
 
 
 class MobileApiHandler(SessionHandler):
@@ -123,8 +122,8 @@ class LoginApiHandler(MobileApiHandler):
         openid = await self.openid_of_request(slug)
         if not openid:
             raise Unauthorized("please open this page from the WeChat menu first",
-                               {"entry": f"/wx/{slug}/entry?next=inbox"})
-        signed = await self.gw.accounts.sign_in.login(tenant, body.get("login"), body.get("password"),
+                               {"entry": entry_path(slug)})
+        signed = await self.gw.sign_in.login(tenant, body.get("login"), body.get("password"),
                                                       self.client_ip(), openid)
         self.set_session_cookie(slug, signed.token)
         self.clear_openid_cookie(slug)
@@ -136,7 +135,7 @@ class PasswordApiHandler(MobileApiHandler):
         tenant = self.gw.registry.require(slug)
         session = await self.require_session(slug, allow_password_change=True)
         body = self.json_object()
-        await self.gw.accounts.change_password(tenant, session, body.get("old_password"), body.get("new_password"),
+        await self.gw.sign_in.change_password(tenant, session, body.get("old_password"), body.get("new_password"),
                                                self.client_ip())
         self.clear_session_cookie(slug)
         self.write_json({"ok": True})

@@ -12,7 +12,7 @@ class InboxHandler(SessionHandler):
     async def get(self, slug: str) -> None:
         session = await self.require_session(slug)
         me = await self.gw.accounts.me(session.tenant, session)
-        documents = await self.gw.notifications.documents.inbox(session.tenant, session.account_id)
+        documents = await self.gw.documents.inbox(session.tenant, session.account_id)
         self.write_json({"account": me["account"], "documents": documents})
 
 
@@ -21,7 +21,7 @@ class MobileDocumentHandler(SessionHandler):
 
     async def get(self, slug: str, doc_id: str) -> None:
         session = await self.require_session(slug)
-        self.write_json(await self.gw.notifications.documents.for_recipient(
+        self.write_json(await self.gw.documents.for_recipient(
             session.tenant, doc_id, session.account_id))
 
 
@@ -30,7 +30,7 @@ class DecisionHandler(SessionHandler):
 
     async def post(self, slug: str, doc_id: str) -> None:
         session = await self.require_session(slug)
-        self.write_json(await self.gw.notifications.documents.decide(
+        self.write_json(await self.gw.documents.decide(
             session.tenant, doc_id, session.account_id, session.login, self.json_body()))
 
 

@@ -18,8 +18,11 @@ class ReadyHandler(JsonHandler):
     async def get(self) -> None:
         checks = await self.gw.readiness()
         down = [name for name, status in checks.items() if status != "ok"]
-        self.write_json({"status": "down" if down else "ok", "checks": checks, "down": down},
-                        status=503 if down else 200)
+        # Only what stops this process from serving takes it out of the balancer: storage down, or
+        # shutting down. Callbacks and PUTs keep working through a cache outage (degraded).
+        serving = checks["storage"] == "ok" and "server" not in checks
+        status = "ok" if not down else ("degraded" if serving else "down")
+        self.write_json({"status": status, "checks": checks, "down": down}, status=200 if serving else 503)
 
 
 class MetricsHandler(BaseHandler):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import tornado.web
 
 from gateway.cache import CacheError
 from gateway.platform.errors import GatewayError
-from gateway.accounts.oauth import clean_next, page_path
+from gateway.platform.links import clean_next, entry_path, login_path, page_path
 from gateway.accounts.sessions import Session
 from gateway.storage import StorageError
 from handlers.base import DOC, SLUG
@@ -65,7 +64,7 @@ class PageHandler(SessionHandler):
             return tenant
         self.session = await self.current_session(slug)
         if self.session is None:
-            self.redirect(f"/wx/{slug}/entry?next={quote(here, safe='')}")
+            self.redirect(entry_path(slug, here))
             return None
         if self.session.must_change_password and self.page != "password":
             self.redirect(page_path(slug, "password"))
@@ -121,7 +120,7 @@ class RegisterPage(PageHandler):
         if not tenant.policy.get("allow_mobile_registration"):
             self.render_page(tenant, "register", template="message.html", heading="暂未开放注册",
                              text="本单位暂未开放自助注册。如需开通账号，请联系单位管理员。",
-                             link=f"/wx/{slug}/login?next={quote(next_page, safe='')}", link_text="返回登录")
+                             link=login_path(slug, next_page), link_text="返回登录")
             return
         self.render_page(tenant, "register", next_page=next_page)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from gateway.platform.errors import Forbidden, Unauthorized, with_code
 from gateway.accounts.login_limits import client_ip
+from gateway.platform.links import entry_path
 from gateway.accounts.sessions import Session
 from handlers.base import JsonHandler
 from gateway.platform.tenant import Tenant
@@ -33,8 +34,8 @@ class SessionHandler(JsonHandler):
         session = None
         tenant = self.gw.registry.get(slug)
         token = self.get_cookie(SESSION_COOKIE)
-        if tenant is not None and token and self.gw.accounts is not None:
-            session = await self.gw.accounts.sessions.current(tenant, token)
+        if tenant is not None and token:
+            session = await self.gw.sessions.current(tenant, token)
         memo[slug] = session
         return session
 
@@ -44,13 +45,13 @@ class SessionHandler(JsonHandler):
         session = await self.current_session(slug)
         if session is None:
             raise Unauthorized("please open the page from the WeChat menu to sign in again",
-                               {"entry": f"/wx/{slug}/entry"})
+                               {"entry": entry_path(slug)})
         if session.must_change_password and not allow_password_change:
             raise PasswordChangeRequired("choose a new password first", {"page": f"/wx/{slug}/password"})
         return session
 
     def set_session_cookie(self, slug: str, token: str) -> None:
-        max_age = self.gw.accounts.sessions.max_age
+        max_age = self.gw.sessions.max_age
         self.set_cookie(SESSION_COOKIE, token, max_age=max_age, **self.cookie_options(slug))
         self.__dict__.setdefault("_gw_sessions", {}).pop(slug, None)
 

@@ -17,7 +17,7 @@ class AccountHandler(TenantApiHandler):
         self.write_json(view, status=201 if created else 200)
 
     async def get(self, slug: str, login: str) -> None:
-        self.write_json(await self.gw.accounts.view(self.tenant, login))
+        self.write_json(await self.gw.directory.view(self.tenant, login))
 
 
 class AccountActionHandler(TenantApiHandler):

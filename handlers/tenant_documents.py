@@ -7,16 +7,16 @@ from handlers.base import DOC, SLUG, TenantApiHandler
 
 class DocumentHandler(TenantApiHandler):
     async def put(self, slug: str, doc_id: str) -> None:
-        result, created = await self.gw.notifications.documents.put(self.tenant, doc_id, self.json_body())
+        result, created = await self.gw.documents.put(self.tenant, doc_id, self.json_body())
         self.write_json(result, status=201 if created else 200)
 
     async def get(self, slug: str, doc_id: str) -> None:
-        self.write_json(await self.gw.notifications.documents.get(self.tenant, doc_id))
+        self.write_json(await self.gw.documents.get(self.tenant, doc_id))
 
 
 class CloseHandler(TenantApiHandler):
     async def post(self, slug: str, doc_id: str) -> None:
-        self.write_json(await self.gw.notifications.documents.close(self.tenant, doc_id, self.json_body()))
+        self.write_json(await self.gw.documents.close(self.tenant, doc_id, self.json_body()))
 
 
 class EventsHandler(TenantApiHandler):

@@ -1,21 +1,20 @@
-"""The tenant message router: a declarative rule table (message type, event, event key, keyword,
-predicate -> handler), the MessageContext a handler receives, and per-tenant rule loading."""
+"""Per-tenant WeChat behaviour: the types of the rule table (message type, event, event key,
+keyword, predicate -> handler), the MessageContext a handler receives and the Reply it gives.
+`default.py` is every tenant's table; `<slug>.py` extends one tenant's (see README). May use
+the platform (tenant model, clock, links) and the WeChat XML builders, nothing else."""
 from __future__ import annotations
 
-import importlib
-import logging
+import asyncio
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Iterable, Mapping, Protocol
-from urllib.parse import quote
 
 from gateway.platform.clock import Clock
-from gateway.wechat.xmlmsg import build_news_reply, build_text_reply
+from gateway.platform.links import entry_url
 from gateway.platform.tenant import Tenant
-
-log = logging.getLogger(__name__)
+from gateway.wechat.xmlmsg import build_news_reply, build_text_reply
 
 __all__ = ["DeliveryHook", "FollowerRecorder", "InboxProvider", "Links", "MessageContext", "Reply", "Rule",
-           "RuleBook", "compose", "route"]
+           "compose", "route"]
 
 
 class InboxProvider(Protocol):
@@ -38,7 +37,7 @@ class Links:
     slug: str
 
     def entry(self, next_path: str = "inbox") -> str:
-        return f"{self.public_url}/wx/{self.slug}/entry?next={quote(next_path, safe='/')}"
+        return entry_url(self.public_url, self.slug, next_path)
 
     @property
     def inbox(self) -> str:
@@ -85,7 +84,14 @@ class MessageContext:
     deliveries: DeliveryHook
     followers: FollowerRecorder
     clock: Clock
-    audit: object | None = None
+    # Loop time by which lookups in storage (the 待办 count) must have answered, so that WeChat
+    # gets a reply within 2 s whatever the database does; None: no such bound.
+    lookup_deadline: float | None = None
+
+    def lookup_seconds(self, default: float) -> float:
+        if self.lookup_deadline is None:
+            return default
+        return max(0.05, self.lookup_deadline - asyncio.get_running_loop().time())
 
     @property
     def openid(self) -> str:
@@ -158,47 +164,3 @@ def compose(default: Iterable[Rule], extra: Iterable[Rule]) -> list[Rule]:
     base = [by_name.get(rule.name, rule) for rule in default]
     replaced = {rule.name for rule in default}
     return [rule for rule in extra if rule.name not in replaced] + base
-
-
-# Modules of the tenants package that are not tenant rule modules, whatever a slug is called.
-_RESERVED = frozenset({"default", "router", "model", "registry", "validation"})
-
-
-class RuleBook:
-    """The rule table of each tenant: tenants/default.py plus tenants/<slug>.py ('-' -> '_') when present."""
-
-    def __init__(self, default: Iterable[Rule] | None = None, package: str = "tenants") -> None:
-        if default is None:
-            from tenants.default import RULES
-            default = RULES
-        self.default = list(default)
-        self.package = package
-        self._by_slug: dict[str, list[Rule]] = {}
-
-    def rules_for(self, tenant: Tenant) -> list[Rule]:
-        rules = self._by_slug.get(tenant.slug)
-        if rules is None:
-            rules = compose(self.default, self._tenant_rules(tenant.slug))
-            self._by_slug[tenant.slug] = rules
-        return rules
-
-    def _tenant_rules(self, slug: str) -> list[Rule]:
-        module_name = slug.replace("-", "_")
-        if module_name in _RESERVED or not module_name.isidentifier():
-            return []
-        qualified = f"{self.package}.{module_name}"
-        try:
-            module = importlib.import_module(qualified)
-        except ModuleNotFoundError as exc:
-            if exc.name == qualified:
-                return []
-            log.error("tenant rules for %s do not import (%s); default rules apply", slug, exc.name)
-            return []
-        except Exception as exc:
-            log.error("tenant rules for %s do not import (%s); default rules apply", slug, type(exc).__name__)
-            return []
-        rules = getattr(module, "RULES", None)
-        if not isinstance(rules, list) or not all(isinstance(rule, Rule) for rule in rules):
-            log.error("%s has no RULES list of Rule; default rules apply", qualified)
-            return []
-        return rules

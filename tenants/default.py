@@ -2,7 +2,13 @@
 A tenant's own tenants/<slug>.py adds rules or replaces these by name (see tenants/router.py)."""
 from __future__ import annotations
 
+import asyncio
+
+from gateway.storage import StorageError
 from tenants import MessageContext, Reply, Rule
+
+# The 待办 count waits on storage at most this long outside a callback's own deadline.
+COUNT_SECONDS = 1.5
 
 
 def _keyword_reply(ctx: MessageContext) -> str | None:
@@ -31,7 +37,11 @@ async def farewell(ctx: MessageContext) -> None:
 
 
 async def pending(ctx: MessageContext) -> Reply:
-    count = await ctx.inbox.pending_count(ctx.tenant, ctx.openid)
+    try:
+        count = await asyncio.wait_for(ctx.inbox.pending_count(ctx.tenant, ctx.openid),
+                                       ctx.lookup_seconds(COUNT_SECONDS))
+    except (asyncio.TimeoutError, StorageError):
+        return ctx.text(f"暂时无法查询待办，请稍后再试。也可以直接打开：\n{ctx.links.inbox}")
     if count is None:
         return ctx.text(f"您还没有绑定账号。请点击链接绑定后查看待办：\n{ctx.links.binding}")
     if count == 0:

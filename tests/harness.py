@@ -272,12 +272,18 @@ class TestEnv:
 
     @asynccontextmanager
     async def gateway(self, settings: Settings | None = None, clock: Clock | None = None,
-                      drop: bool = True, **sections: dict[str, Any]) -> AsyncIterator[RunningGateway]:
+                      drop: bool = True, reachable: bool = False,
+                      **sections: dict[str, Any]) -> AsyncIterator[RunningGateway]:
+        """A gateway serving on a free loopback port; with `reachable` its public URL is that
+        address (as a browser or the simulator must reach it)."""
         await self.ensure_database()
-        gw = Gateway(settings or self.settings(**sections), clock=clock)
-        await gw.start()
         sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
         port = sockets[0].getsockname()[1]
+        settings = settings or self.settings(**sections)
+        if reachable:
+            settings.server.public_url = f"http://127.0.0.1:{port}"
+        gw = Gateway(settings, clock=clock)
+        await gw.start()
         server = tornado.httpserver.HTTPServer(make_app(gw), max_body_size=16 * 1024 * 1024)
         server.add_sockets(sockets)
         running = RunningGateway(gw, server, port)

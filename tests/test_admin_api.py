@@ -40,6 +40,14 @@ async def test_duplicate_slug_and_app_id_conflict(env):
         assert r.status == 409
 
 
+async def test_reserved_slugs_are_refused(env):
+    async with env.gateway() as g:
+        for slug in ("default", "component"):
+            r = await g.admin("POST", "/admin/api/tenants", tenant_body(slug))
+            assert r.status == 400 and any("reserved" in p for p in r.json["error"]["details"]["problems"]), slug
+        assert (await g.admin("GET", "/admin/api/tenants")).json["items"] == []
+
+
 async def test_validation_names_each_problem(env):
     async with env.gateway() as g:
         bad = tenant_body("acme")

@@ -89,11 +89,11 @@ async def test_two_concurrent_binds_of_one_openid_leave_exactly_one(env):
         for login in ("a", "b", "c", "d"):
             await wx.put_account(login, PW)
         tenant = wx.g.gw.registry.require("acme")
-        accounts = wx.g.gw.accounts
+        accounts = wx.g.gw.directory
         rows = {r.login: r.account_id for r in (await accounts.recipients(tenant, ["a", "b", "c", "d"])).values()}
         for round_ in range(5):
             openid = f"o_race_{round_}"
-            await asyncio.gather(*(accounts.bindings.bind(tenant, rows[x], x, openid, actor=x) for x in rows))
+            await asyncio.gather(*(wx.g.gw.bindings.bind(tenant, rows[x], x, openid, actor=x) for x in rows))
             live = [r for r in active(await wx.db_bindings()) if r["openid"] == openid]
             assert len(live) == 1
         # and through HTTP: the same WeChat user posting two logins at once
@@ -113,8 +113,8 @@ async def test_concurrent_binds_of_one_account_on_two_openids(env):
     async with wechat_env(env) as wx:
         await wx.put_account("zhang", PW)
         tenant = wx.g.gw.registry.require("acme")
-        account_id = (await wx.g.gw.accounts.recipient(tenant, "zhang")).account_id
-        await asyncio.gather(*(wx.g.gw.accounts.bindings.bind(tenant, account_id, "zhang", f"o_{i}", "zhang")
+        account_id = (await wx.g.gw.directory.recipient(tenant, "zhang")).account_id
+        await asyncio.gather(*(wx.g.gw.bindings.bind(tenant, account_id, "zhang", f"o_{i}", "zhang")
                                for i in range(6)))
         assert len(active(await wx.db_bindings())) == 1
 
@@ -143,7 +143,7 @@ async def test_lookups_for_other_parts(env):
         phone = await login_page(wx, "o_zhang")
         await phone.api("login", {"login": "zhang", "password": PW})
         tenant = wx.g.gw.registry.require("acme")
-        accounts = wx.g.gw.accounts
+        accounts = wx.g.gw.directory
         calls = 0
         real = wx.g.gw.storage.fetchall
 
@@ -177,7 +177,7 @@ async def test_lookups_for_other_parts(env):
 
 def between_check_and_bind(wx: WeChatEnv, action) -> None:  # type: ignore[no-untyped-def]
     """Run `action` after sign-in has checked the password and before it binds."""
-    sign_in = wx.g.gw.accounts.sign_in
+    sign_in = wx.g.gw.sign_in
     real_check = sign_in.check
 
     async def check_then_act(*args, **kwargs):
@@ -221,7 +221,7 @@ async def test_account_for_openid_ignores_accounts_no_longer_active(env):
         phone = await login_page(wx, "o_zhang")
         assert (await phone.api("login", {"login": "zhang", "password": PW})).status == 200
         tenant = wx.g.gw.registry.require("acme")
-        accounts = wx.g.gw.accounts
+        accounts = wx.g.gw.directory
         assert (await accounts.account_for_openid(tenant, "o_zhang")) is not None
         # A binding left over on an account that is not active (as a racing sign-in could leave).
         await wx.g.gw.storage.execute("UPDATE accounts SET status = 'departed' WHERE tenant_id = ?", (tenant.id,))

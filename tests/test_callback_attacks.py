@@ -35,7 +35,7 @@ def signed_plain(wx: WeChat, body: bytes, ts: str | None = None) -> tuple[dict[s
 async def test_forged_signature_is_refused_before_parsing(env, monkeypatch):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox()
+        spy = g.gw.callbacks.inbox = SpyInbox()
         parsed: list[int] = []
         real_parse = gateway.callbacks.pipeline.parse_xml
 
@@ -120,7 +120,7 @@ async def test_another_tenants_token_key_or_appid_is_refused(env):
     async with env.gateway() as g:
         a = await WeChat.create(g, "acme", mode="safe", aes_key=AES_KEY)
         b = await WeChat.create(g, "beta", mode="safe", aes_key=AES_KEY2)
-        spy = g.gw.extensions["inbox"] = SpyInbox()
+        spy = g.gw.callbacks.inbox = SpyInbox()
         query, body = a.signed(a.text("todo"))
         assert (await b.send(query, body)).status == 403                     # A's token at B
         # B's token, but encrypted for A (A's key and AppID): does not decrypt at B.
@@ -224,7 +224,7 @@ async def _listener() -> tuple[asyncio.AbstractServer, list[int], int]:
 async def test_hostile_xml_is_400_and_the_next_callback_is_answered(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox()
+        spy = g.gw.callbacks.inbox = SpyInbox()
         server, connections, port = await _listener()
         try:
             for name, body in hostile_bodies(port).items():
@@ -275,7 +275,7 @@ def pad(data: bytes, byte: int | None = None) -> bytes:
 async def test_malformed_ciphertexts_are_refused_alike(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
-        spy = g.gw.extensions["inbox"] = SpyInbox()
+        spy = g.gw.callbacks.inbox = SpyInbox()
         msg = build_message(wx.text("todo"))
         good = laid_out(msg, wx.app_id)
         cases = {

@@ -14,7 +14,7 @@ from wechat_push import SpyInbox, WeChat
 async def test_concurrent_callbacks_share_batches_and_every_reply_is_stored(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=3)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=3)
         journal = g.gw.callbacks.dedupe.journal
         tenant_id = g.gw.registry.require("acme").id
         before = journal.batches
@@ -39,7 +39,7 @@ async def test_a_claim_is_committed_before_the_handler_runs(env):
                     "SELECT COUNT(*) FROM callback_dedupe WHERE tenant_id = ?", (tenant_id,)))
                 return 1
 
-        g.gw.extensions["inbox"] = Inbox()
+        g.gw.callbacks.inbox = Inbox()
         await wx.post(wx.text("todo", msg_id=777))
         assert rows_seen == [1]
 

@@ -13,6 +13,7 @@ from harness import metric, wait_for
 from wechat_push import SpyInbox, WeChat
 
 WECHAT_GIVES_UP = 4.9  # WeChat waits 5 s for an answer
+STORAGE_BOUND = 2.5    # what storage may cost a callback: 2 s, plus the test's own overhead
 
 
 def slow_down(storage: Storage, delay: float) -> Callable[[], None]:
@@ -50,7 +51,7 @@ async def timed(wx: WeChat, query: dict[str, str], body: bytes) -> tuple[Any, fl
 async def test_slow_database_answers_in_time_and_retries_run_once(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=2)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=2)
         tenant_id = g.gw.registry.require("acme").id
         undo = slow_down(g.gw.storage, 3.0)
         try:
@@ -74,20 +75,23 @@ async def test_slow_database_answers_in_time_and_retries_run_once(env):
 
 
 async def test_cache_down_and_slow_database_still_runs_once(env):
-    # Without the cache the database row is the only guard against running a retry twice.
+    # Without the cache the database row is the only guard against running a retry twice; it is
+    # waited for 2 s at most (issue: a callback answers within 2 s whatever storage does).
     async with env.gateway(cache={"url": "redis://127.0.0.1:1/0"}) as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=4)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=4)
         undo = slow_down(g.gw.storage, 3.0)
         try:
             query, body = wx.signed(wx.text("todo"))
             first, elapsed = await timed(wx, query, body)
-            assert elapsed < WECHAT_GIVES_UP, elapsed
-            assert "4 条待办" in wx.reply(first)["Content"]
+            assert elapsed < STORAGE_BOUND, elapsed
+            assert first.text == "success"
             for _ in range(2):
                 retry, elapsed = await timed(wx, query, body)
-                assert elapsed < WECHAT_GIVES_UP, elapsed
+                assert elapsed < STORAGE_BOUND, elapsed
                 assert retry.status == 200  # the first reply, or `success` when the database is too slow
+            await wait_for(lambda: spy.calls, timeout=15)
+            await g.gw.callbacks.drain(timeout=15)
             assert len(spy.calls) == 1
         finally:
             undo()
@@ -97,7 +101,7 @@ async def test_cache_down_and_slow_database_still_runs_once(env):
 async def test_claim_slower_than_the_deadline_answers_success_then_handles_once(env):
     async with env.gateway(cache={"url": "redis://127.0.0.1:1/0"}) as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=1)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=1)
         undo = slow_down(g.gw.storage, 5.0)
         try:
             query, body = wx.signed(wx.text("todo"))

@@ -16,7 +16,7 @@ from gateway.platform.clock import Clock
 from gateway.wechat.crypto import CryptoError, sha1_signature
 from gateway.wechat.xmlmsg import build_message, parse_xml
 from harness import metric, wait_for
-from wechat_push import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat
+from wechat_push import AES_KEY, AES_KEY2, OPENID, SpyInbox, WeChat, slow_rule
 
 PUBLIC = "http://127.0.0.1:8080"
 
@@ -101,7 +101,7 @@ async def test_plain_mode_reply(env):
 async def test_compat_mode_uses_the_encrypted_copy_and_encrypts_the_reply(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="compat")
-        g.gw.extensions["inbox"] = SpyInbox(count=2)
+        g.gw.callbacks.inbox = SpyInbox(count=2)
         fields = wx.text("待办")
         query, _ = wx.signed(fields)
         # The plaintext copy says something else: only the signed, encrypted copy counts.
@@ -168,7 +168,7 @@ async def test_previous_key_still_decrypts_after_a_key_change(env):
 async def test_msgid_retry_runs_once_and_gets_identical_bytes(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=5)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=5)
         query, body = wx.signed(wx.text("待办", msg_id=4363689963896700987))
         first = await wx.send(query, body)
         again = await wx.send(query, body)  # WeChat's retry repeats the request byte for byte
@@ -184,7 +184,7 @@ async def test_msgid_retry_runs_once_and_gets_identical_bytes(env):
 async def test_concurrent_duplicate_runs_once(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=1, delay=1.0)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=1, delay=1.0)
         query, body = wx.signed(wx.text("todo"))
         a, b, c = await asyncio.gather(wx.send(query, body), wx.send(query, body), wx.send(query, body))
         assert len(spy.calls) == 1
@@ -197,8 +197,8 @@ async def test_retry_to_another_process_runs_once(env):
         await asyncio.sleep(0.1)
         await g2.gw.registry.load_all()
         wx2 = WeChat(g2, wx1.slug, wx1.token, wx1.app_id, None, wx1.original_id, "plain")
-        spy1 = g1.gw.extensions["inbox"] = SpyInbox(count=4)
-        spy2 = g2.gw.extensions["inbox"] = SpyInbox(count=4)
+        spy1 = g1.gw.callbacks.inbox = SpyInbox(count=4)
+        spy2 = g2.gw.callbacks.inbox = SpyInbox(count=4)
         query, body = wx1.signed(wx1.text("todo"))
         first = await wx1.send(query, body)
         retry = await wx2.send(query, body)
@@ -209,7 +209,7 @@ async def test_retry_to_another_process_runs_once(env):
 async def test_event_dedupe_by_sender_time_and_event(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=0)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=0)
         t = int(g.gw.clock.now())
         click = wx.event("CLICK", "INBOX", create_time=t)
         assert "没有待办" in wx.reply(await wx.post(click))["Content"]
@@ -229,7 +229,7 @@ async def test_dedupe_is_per_tenant(env):
     async with env.gateway() as g:
         a = await WeChat.create(g, "acme")
         b = await WeChat.create(g, "beta")
-        spy = g.gw.extensions["inbox"] = SpyInbox()
+        spy = g.gw.callbacks.inbox = SpyInbox()
         await a.post(a.text("todo", msg_id=42))
         await b.post(b.text("todo", msg_id=42))
         assert [slug for slug, _ in spy.calls] == ["acme", "beta"]
@@ -241,8 +241,8 @@ async def test_cache_down_still_dedupes_through_the_database(env):
         wx = await WeChat.create(g1)
         await g2.gw.registry.load_all()
         wx2 = WeChat(g2, wx.slug, wx.token, wx.app_id, None, wx.original_id, "plain")
-        spy1 = g1.gw.extensions["inbox"] = SpyInbox(count=7)
-        spy2 = g2.gw.extensions["inbox"] = SpyInbox(count=7, delay=0.5)
+        spy1 = g1.gw.callbacks.inbox = SpyInbox(count=7)
+        spy2 = g2.gw.callbacks.inbox = SpyInbox(count=7, delay=0.5)
         query, body = wx.signed(wx.text("todo"))
         first = await wx.send(query, body)
         assert "7 条待办" in wx.reply(first)["Content"]
@@ -260,7 +260,7 @@ async def test_cache_errors_mid_run_fall_back(env):
 
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox()
+        spy = g.gw.callbacks.inbox = SpyInbox()
 
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise CacheError("cache unavailable")
@@ -293,7 +293,7 @@ async def test_old_dedupe_rows_are_purged(env):
 async def test_handler_that_raises_answers_success_and_is_counted(env, caplog):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        g.gw.extensions["inbox"] = SpyInbox(fail=True)
+        g.gw.callbacks.inbox = SpyInbox(fail=True)
         r = await wx.post(wx.text("待办"))
         assert r.status == 200 and r.text == "success"
         assert metric(g, "gateway_handler_errors_total", tenant="acme", kind="error") == 1
@@ -301,14 +301,15 @@ async def test_handler_that_raises_answers_success_and_is_counted(env, caplog):
         logged = "\n".join(record.getMessage() for record in caplog.records)
         assert "RuntimeError" in logged and "inbox_text" in logged
         assert "待办" not in logged and wx.token not in logged and "exploded" not in logged
-        g.gw.extensions["inbox"] = SpyInbox(count=1)
+        g.gw.callbacks.inbox = SpyInbox(count=1)
         assert "1 条待办" in wx.reply(await wx.post(wx.text("待办")))["Content"]
 
 
 async def test_slow_handler_gets_success_in_time_and_still_finishes(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g, mode="safe")
-        spy = g.gw.extensions["inbox"] = SpyInbox(delay=6.0)
+        spy = g.gw.callbacks.inbox = SpyInbox(delay=6.0)
+        slow_rule(g)
         query, body = wx.signed(wx.text("todo"))
         started = time.monotonic()
         r = await wx.send(query, body)
@@ -328,7 +329,8 @@ async def test_slow_handler_gets_success_in_time_and_still_finishes(env):
 async def test_concurrent_duplicate_of_a_slow_handler_answers_in_time(env):
     async with env.gateway() as g:
         wx = await WeChat.create(g)
-        spy = g.gw.extensions["inbox"] = SpyInbox(delay=5.0)
+        spy = g.gw.callbacks.inbox = SpyInbox(delay=5.0)
+        slow_rule(g)
         query, body = wx.signed(wx.text("todo"))
         started = time.monotonic()
         a, b = await asyncio.gather(wx.send(query, body), wx.send(query, body))

@@ -92,7 +92,7 @@ async def test_inbox_order_and_pending_count(env):
             view = (await alice.request("GET", "/wx/acme/api/documents/B")).json
             assert view["my_role"] == "cc" and view["can_decide"] is False and "delivery" not in str(view)
             tenant = g.gw.registry.get("acme")
-            assert await g.gw.extensions["inbox"].pending_count(tenant, "o_alice") == 1
-            assert await g.gw.extensions["inbox"].pending_count(tenant, "o_nobody") is None
+            assert await g.gw.documents.pending_count(tenant, "o_alice") == 1
+            assert await g.gw.documents.pending_count(tenant, "o_nobody") is None
             reply = await sim.client.push_text(app_id, "o_alice", "待办")
             assert "1" in str(reply.get("reply") or reply.get("body"))

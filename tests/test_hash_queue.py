@@ -173,7 +173,7 @@ async def test_one_address_cannot_fill_the_hashing_queue_for_everyone(env: Any) 
     async with wechat_env(env, server={"trusted_proxies": ["127.0.0.1"]}) as wx:
         await wx.put_account("zhang", PW)
         await wx.put_account("li", PW)
-        queue = wx.g.gw.accounts.hasher.queue
+        queue = wx.g.gw.hasher.queue
         tenant = wx.g.gw.registry.require("acme")
         flooder = Requester(str(tenant.id), "203.0.113.66")
         gate = threading.Event()

@@ -272,7 +272,7 @@ async def test_cache_flush_keeps_the_lock(env):
         for _ in range(2):
             await login(phone, "zhang", "bad-password-x")
         tenant = wx.g.gw.registry.require("acme")
-        row = await wx.g.gw.accounts.row(tenant, "zhang")
+        row = await wx.g.gw.directory.row(tenant, "zhang")
         await wx.g.gw.cache.delete(f"login:acct:{tenant.id}:{row['id']}")
         assert (await login(phone, "zhang", PW))[0] == 423
 
@@ -293,7 +293,7 @@ async def test_legacy_hash_is_upgraded_at_the_next_login(env):
         stored = await wx.g.gw.storage.fetchval("SELECT password_hash FROM accounts WHERE tenant_id = ?",
                                                 (tenant.id,))
         assert stored != old_hash and stored.startswith(f"scrypt${2**10}$8$1$")
-        assert not wx.g.gw.accounts.hasher.needs_rehash(stored)
+        assert not wx.g.gw.hasher.needs_rehash(stored)
         await phone.api("logout")
         phone = await ready_phone(wx)
         assert (await login(phone, "zhang", PW))[0] == 200
@@ -350,7 +350,7 @@ async def test_hasher_overload_answers_503(env, n):
     async with wechat_env(env) as wx:
         await wx.put_account("zhang", PW)
         phone = await ready_phone(wx)
-        hasher = wx.g.gw.accounts.hasher
+        hasher = wx.g.gw.hasher
         hasher.queue.pending = hasher.max_pending  # as if the pool were full
         try:
             r = await phone.api("login", {"login": "zhang", "password": PW})

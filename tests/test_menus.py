@@ -27,12 +27,12 @@ async def test_put_menu_expands_entry_urls_and_pushes(env):
         assert r.status == 200, r.text
         pushed = r.json
         assert pushed["button"][0]["url"] == entry("inbox")
-        assert pushed["button"][2]["sub_button"][0]["url"] == entry("doc%2F42")
+        assert pushed["button"][2]["sub_button"][0]["url"] == entry("doc/42")
         assert pushed["button"][2]["sub_button"][1]["url"] == "https://www.example.com/about?x=1"
         shown = await w.sim.menu(w.app_id)
         assert shown is not None
         assert shown["button"][0]["url"] == entry("inbox")
-        assert shown["button"][2]["sub_button"][0]["url"] == entry("doc%2F42")
+        assert shown["button"][2]["sub_button"][0]["url"] == entry("doc/42")
         assert w.count("cgi-bin/menu/create") == 1 and w.count("cgi-bin/token") == 1
 
         got = await w.g.admin("GET", "/admin/api/tenants/acme/menu")
@@ -102,7 +102,7 @@ async def test_entry_takes_only_the_gateway_pages(env):
         r = await w.g.admin("PUT", "/admin/api/tenants/acme/menu", pages)
         assert r.status == 200, r.text
         assert [b.get("url") for b in r.json["button"][:2]] == [entry("register"), entry("password")]
-        assert r.json["button"][2]["sub_button"][0]["url"] == entry(f"doc%2F{doc_id}")
+        assert r.json["button"][2]["sub_button"][0]["url"] == entry(f"doc/{doc_id}")
 
 
 async def test_default_menu_with_one_call(env):

@@ -185,7 +185,7 @@ async def test_same_openid_string_in_two_tenants_is_two_identities(env):
         await wx.use_openid("beta", "o_same")
         r = await b.open_entry()
         assert r.status == 302 and "/wx/beta/login" in r.headers["Location"]  # not signed in at beta
-        assert (await wx.g.gw.accounts.account_for_openid(wx.g.gw.registry.require("beta"), "o_same")) is None
+        assert (await wx.g.gw.directory.account_for_openid(wx.g.gw.registry.require("beta"), "o_same")) is None
         r = await b.api("login", {"login": "zhang", "password": "Tr0ub4dor&3x!"})
         assert r.status == 200
         await wx.tenant_api("POST", "/accounts/zhang/unbind", slug="beta")

@@ -41,7 +41,7 @@ async def test_wrong_current_passwords_lock_the_account(env):
         await wx.put_account("zhang", PW)
         phone = await signed_in(wx)
         checked = 0
-        hasher = wx.g.gw.accounts.hasher
+        hasher = wx.g.gw.hasher
         real_verify = hasher.verify
 
         async def counting_verify(password: str, encoded: str, *rest: object) -> bool:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
+from gateway.platform.policy_settings import validate_policy_settings
 from gateway.accounts.password_policy import (
     PasswordPolicy,
     WeakPassword,
     check_password,
     common_passwords,
     policy_description,
-    validate_policy_settings,
 )
 
 DEFAULT = PasswordPolicy()

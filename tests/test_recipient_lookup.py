@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 
-from gateway.documents.recipients import RecipientLookup
+from gateway.documents.recipient_lookup import RecipientLookup
 from gateway.platform.tenant import Tenant
 
 

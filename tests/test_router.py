@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from gateway.callbacks.pipeline import _NoInbox, dedupe_key
+from gateway.callbacks.pipeline import dedupe_key
+from gateway.callbacks.rulebook import RuleBook
 from gateway.platform.clock import Clock
 from gateway.wechat.xmlmsg import parse_xml
 from tenants import default
 from gateway.platform.tenant import Tenant, TenantSecrets
-from tenants import Links, MessageContext, Reply, Rule, RuleBook, compose, route
+from tenants import Links, MessageContext, Reply, Rule, compose, route
 from wechat_push import OPENID, SpyInbox, WeChat
 
 PUBLIC = "https://gw.example.com"
@@ -118,34 +119,30 @@ def test_demo_module_applies_to_demo_only():
     assert book.rules_for(tenant("demo")) is demo_rules  # loaded once
 
 
-def test_reserved_and_odd_slugs_never_import_package_modules():
+def test_slugs_without_a_module_and_the_reserved_one_get_the_default_table():
     book = RuleBook()
     for slug in ("default", "router", "registry", "model", "validation", "9lives", "no-such-co"):
         assert book.rules_for(tenant(slug)) == default.RULES, slug
 
 
-def test_module_lookup_maps_dashes_and_survives_broken_modules(tmp_path, caplog):
-    package = tmp_path / "rulepkg_test"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "my_co.py").write_text(
-        "from tenants import Rule\n"
-        "async def hi(ctx):\n    return ctx.text('hi from my-co')\n"
-        "RULES = [Rule('hi', hi, msg_type='text', keywords=('hi',))]\n")
-    (package / "no_rules.py").write_text("X = 1\n")
-    (package / "broken.py").write_text("raise RuntimeError('boom')\n")
-    (package / "wrong_type.py").write_text("RULES = ['not a rule']\n")
-    sys.path.insert(0, str(tmp_path))
-    try:
-        book = RuleBook(package="rulepkg_test")
-        assert [r.name for r in book.rules_for(tenant("my-co"))][0] == "hi"
-        for slug in ("no-rules", "broken", "wrong-type"):
-            assert book.rules_for(tenant(slug)) == default.RULES, slug
-        assert "broken" in caplog.text and "boom" not in caplog.text
-    finally:
-        sys.path.remove(str(tmp_path))
-        for name in [m for m in sys.modules if m.startswith("rulepkg_test")]:
-            del sys.modules[name]
+def test_any_slug_may_have_its_own_module_even_one_named_like_a_module(tmp_path, caplog):
+    rule = ("from tenants import Rule\n"
+            "async def hi(ctx):\n    return ctx.text('hi from {slug}')\n"
+            "RULES = [Rule('hi', hi, msg_type='text', keywords=('hi',))]\n")
+    for name in ("my_co", "router", "registry", "9lives", "default"):
+        (tmp_path / f"{name}.py").write_text(rule.format(slug=name))
+    (tmp_path / "no_rules.py").write_text("X = 1\n")
+    (tmp_path / "broken.py").write_text("raise RuntimeError('boom')\n")
+    (tmp_path / "wrong_type.py").write_text("RULES = ['not a rule']\n")
+    book = RuleBook(directory=tmp_path)
+    for slug in ("my-co", "router", "registry", "9lives"):
+        rules = book.rules_for(tenant(slug))
+        assert rules[0].name == "hi" and len(rules) == len(default.RULES) + 1, slug
+    # `default` names every tenant's table: it is no tenant's own module (and no tenant may take the slug).
+    assert book.rules_for(tenant("default")) == default.RULES
+    for slug in ("no-rules", "broken", "wrong-type"):
+        assert book.rules_for(tenant(slug)) == default.RULES, slug
+    assert "broken" in caplog.text and "boom" not in caplog.text
 
 
 # ---- default handlers ------------------------------------------------------------------------
@@ -172,7 +169,6 @@ async def test_pending_count_bound_unbound_and_zero():
         assert some and "12 条待办" in some.content and link in some.content
     _, unbind = await handled(ctx({"MsgType": "event", "Event": "CLICK", "EventKey": "UNBIND"}))
     assert unbind and "解除绑定" in unbind.content and link in unbind.content
-    assert await _NoInbox().pending_count(tenant(), "oU1") is None
 
 
 async def test_keyword_replies_in_order():
@@ -261,7 +257,7 @@ async def test_todo_and_menu_keys(env):
         link = f"{HTTP_PUBLIC}/wx/acme/entry?next=inbox"
         unbound = wx.reply(await wx.post(wx.text("待办")))["Content"]
         assert "绑定" in unbound and link in unbound
-        spy = g.gw.extensions["inbox"] = SpyInbox(count=3)
+        spy = g.gw.callbacks.inbox = SpyInbox(count=3)
         for message in (wx.text("  TODO "), wx.text("待办"), wx.event("CLICK", "INBOX")):
             content = wx.reply(await wx.post(message))["Content"]
             assert "3 条待办" in content and link in content
@@ -299,7 +295,7 @@ async def test_template_send_job_finish_calls_the_delivery_hook(env):
         async def finished(tenant: Any, msgid: str, status: str) -> None:
             calls.append((tenant.slug, msgid, status))
 
-        g.gw.extensions["template_finished"] = finished
+        g.gw.callbacks.deliveries = finished
         report = wx.event("TEMPLATESENDJOBFINISH", MsgID=200163836, Status="failed:user block")
         assert (await wx.post(report)).text == "success"
         assert (await wx.post(report, nonce="31337")).text == "success"

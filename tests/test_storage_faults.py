@@ -39,6 +39,7 @@ class Proxy:
         self.port = 0
         self.cut_on: bytes | None = None
         self.cuts = 0
+        self.frozen = False  # while set, bytes wait in the proxy both ways (a hung server)
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -68,8 +69,13 @@ class Proxy:
         self._writers |= {client_w, server_w}
         state = {"withhold": False}
 
+        async def thaw() -> None:
+            while self.frozen:
+                await asyncio.sleep(0.05)
+
         async def up() -> None:
             while data := await client_r.read(65536):
+                await thaw()
                 if self.cut_on is not None and self.cut_on in data:
                     self.cut_on, state["withhold"] = None, True
                 server_w.write(data)
@@ -77,6 +83,7 @@ class Proxy:
 
         async def down() -> None:
             while data := await server_r.read(65536):
+                await thaw()
                 if state["withhold"]:
                     # The server answered, so the statement ran; the client never hears of it.
                     self.cuts += 1

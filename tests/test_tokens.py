@@ -167,7 +167,7 @@ async def test_bad_app_secret_is_recorded(env):
         assert caught.value.errcode == 40125
         assert w.count("cgi-bin/token") == 1
         assert await w.g.gw.state.get(w.tenant.id, "bad_credentials") is True
-        assert await w.g.gw.extensions["credentials_probe"](w.tenant) is False
+        assert await w.g.gw.tokens.probe_credentials(w.tenant) is False
         r = await w.g.admin("GET", "/admin/api/tenants/acme/checklist")
         steps = {s["id"]: s for s in r.json["steps"]}
         assert steps["credentials"]["ok"] is False and "AppSecret" in steps["credentials"]["detail"]
@@ -202,7 +202,7 @@ async def test_timeouts_are_bounded(env):
         assert 0.9 <= elapsed < 3.0
         await asyncio.sleep(1.0)  # the simulator counts a call when its delay ends
         assert w.count("cgi-bin/token") == 3
-        assert await w.g.gw.extensions["credentials_probe"](w.tenant) is None
+        assert await w.g.gw.tokens.probe_credentials(w.tenant) is None
 
 
 async def test_stable_token_forces_refresh_only_after_confirmed_invalid(env):

@@ -18,7 +18,7 @@ DECISION = {"doc_id": "PO-1", "login": "alice", "decision": "approve", "comment"
 async def _emit(g, slug: str = "acme", n: int = 1) -> list[str]:
     tenant = g.gw.registry.get(slug)
     ids = [await g.gw.events.emit(tenant, "document.decision", {**DECISION, "doc_id": f"PO-{i}"}) for i in range(n)]
-    g.gw.notifications.wake_webhooks()
+    g.gw.delivery.wake_webhooks()
     return ids
 
 
@@ -90,7 +90,7 @@ async def test_retry_after_honoured_and_redirect_not_followed(env):
             row = await wait_for(lambda: _pending_after_attempt(g, event, 1))
             assert 1790 <= row["next_at"] - clock.now() <= 1800
             clock.advance(1801)
-            g.gw.notifications.wake_webhooks()
+            g.gw.delivery.wake_webhooks()
             row = await wait_for(lambda: _pending_after_attempt(g, event, 2))
             assert row["last_error"] == "HTTP 302"
             assert [r["path"] for r in receiver.requests] == ["hook", "hook"]  # /elsewhere never requested
@@ -109,7 +109,7 @@ async def test_dead_after_24_hours_of_failures(env):
             [event] = await _emit(g)
             await wait_for(lambda: _pending_after_attempt(g, event, 1))
             clock.advance(86400)
-            g.gw.notifications.wake_webhooks()
+            g.gw.delivery.wake_webhooks()
             await wait_for(lambda: _state(g, event, "dead"))
             assert len(receiver.requests) == 2
 
@@ -130,7 +130,7 @@ async def test_private_targets_refused_at_delivery(env):
         async with env.gateway(security=ALLOW, drop=False) as g:
             await g.create_tenant("acme", webapi_url=receiver.url())
             await g.create_tenant("beta", webapi_url=f"http://hooks.acme.example:{receiver.port}/hook")
-            await g.gw.notifications.stop()
+            await g.gw.delivery.stop()
             [literal] = await _emit(g, "acme")
             [named] = await _emit(g, "beta")
         async with env.gateway(security={"allow_private_webhooks": False}, drop=False) as g:
@@ -140,7 +140,7 @@ async def test_private_targets_refused_at_delivery(env):
             assert receiver.requests == []
         # The same name with private targets allowed reaches the receiver at the checked address.
         async with env.gateway(security=ALLOW) as g:
-            g.gw.notifications.wake_webhooks()
+            g.gw.delivery.wake_webhooks()
             await wait_for(lambda: any(r["headers"]["Host"].startswith("hooks.acme.example")
                                        for r in receiver.requests), timeout=15)
     finally:
@@ -152,7 +152,7 @@ async def test_pending_deliveries_survive_a_restart(env):
     async with Receiver() as receiver:
         async with env.gateway(security=ALLOW, drop=False) as g:
             await g.create_tenant("acme", webapi_url=receiver.url())
-            await g.gw.notifications.stop()  # this process stops before delivering anything
+            await g.gw.delivery.stop()  # this process stops before delivering anything
             events = await _emit(g, n=5)
         assert receiver.requests == []
         async with env.gateway(security=ALLOW) as g:

@@ -138,9 +138,7 @@ async def wechat_env(env: TestEnv, slugs: tuple[str, ...] = ("acme",), clock: Cl
     address and the simulator pushes to its callbacks, as a real browser and WeChat need."""
     async with Simulator() as simulator:
         async with env.gateway(clock=clock, wechat=simulator.wechat(**{"timeout": 2.0, **(wechat or {})}),
-                               **sections) as g:
-            if reachable:  # the port is known only now
-                g.gw.settings.server.public_url = g.base_url
+                               reachable=reachable, **sections) as g:
             keys = {}
             for slug in slugs:
                 await simulator.add_tenant_app(slug, g.base_url if reachable else None, **(app or {}))

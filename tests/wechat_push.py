@@ -7,9 +7,11 @@ import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
+from gateway.callbacks.rulebook import RuleBook
 from gateway.wechat.crypto import MessageCrypto, sha1_signature
 from gateway.wechat.xmlmsg import build_message, parse_xml
 from harness import RunningGateway, tenant_body
+from tenants import MessageContext, Reply, Rule
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 AES_KEY2 = "ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210zyxwvut"
@@ -35,7 +37,7 @@ class WeChat:
         body.update({"message_mode": mode, "encoding_aes_key": aes_key, **wechat})
         await g.create_tenant(slug, wechat=body)
         # Deterministic whatever inbox provider is installed: every openid unbound until a test says otherwise.
-        g.gw.extensions["inbox"] = SpyInbox(count=None)
+        g.gw.callbacks.inbox = SpyInbox(count=None)
         return cls(g, slug, body["token"], body["app_id"], aes_key, body["original_id"], mode)
 
     def now(self) -> str:
@@ -111,7 +113,7 @@ class WeChat:
 
 
 class SpyInbox:
-    """A fake inbox provider (gw.extensions["inbox"]) that counts calls and can be slow or fail."""
+    """A fake inbox provider (gw.callbacks.inbox) that counts calls and can be slow or fail."""
 
     def __init__(self, count: int | None = 3, delay: float = 0.0, fail: bool = False) -> None:
         self.count, self.delay, self.fail = count, delay, fail
@@ -126,3 +128,14 @@ class SpyInbox:
             raise RuntimeError("inbox exploded while reading 待办")
         self.finished += 1
         return self.count
+
+
+async def _count_without_bound(ctx: MessageContext) -> Reply:
+    count = await ctx.inbox.pending_count(ctx.tenant, ctx.openid)
+    return ctx.text(f"您有 {count} 条待办")
+
+
+def slow_rule(g: Any) -> None:
+    """Text messages go to a rule whose own work (the spy inbox here) is slow: a tenant rule that
+    calls out, unlike the built-in 待办 count, which answers within the callback's lookup bound."""
+    g.gw.callbacks.rulebook = RuleBook(default=[Rule("slow_rule", _count_without_bound, msg_type="text")])

@@ -11,13 +11,14 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gateway.accounts.rules import KINDS, login_problem, normalise_login, text_problem
+from gateway.platform.audit import AuditLog
+from gateway.platform.clock import Clock
 from gateway.platform.errors import Invalid, InvalidRows, TooLarge
 from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.accounts.service import AccountService
+from gateway.storage import Storage
 
 MAX_ROWS = 100_000
 MAX_COLUMNS = 64            # columns read from each row; the header's width if narrower
@@ -184,7 +185,6 @@ class ImportRow:
 def check_table(tenant: Tenant, table: list[list[str]]) -> tuple[list[ImportRow], bool, bool]:
     """Rows to write, and whether the file has position / kind columns; raises InvalidRows listing
     every row's problems (row numbers as in the spreadsheet, the header being row 1)."""
-    from gateway.accounts.service import KINDS, login_problem, normalise_login, text_problem
     if not table or not any(table[0]):
         raise InvalidRows("the file is empty", {"rows": [{"row": 1, "problems": ["no header row"]}]})
     if len(table) - 1 > MAX_ROWS:
@@ -240,8 +240,8 @@ def _read_and_check(tenant: Tenant, data: bytes, kind: str) -> tuple[list[Import
     return check_table(tenant, read_table(data, kind))
 
 
-async def import_accounts(service: "AccountService", tenant: Tenant, data: bytes, kind: str,
-                          actor: str) -> dict[str, int]:
+async def import_accounts(storage: Storage, audit: AuditLog, clock: Clock, tenant: Tenant, data: bytes,
+                          kind: str, actor: str) -> dict[str, int]:
     global _reader
     if _reader is None:
         # One thread: imports are rare and heavy, so they queue rather than take the default
@@ -249,7 +249,6 @@ async def import_accounts(service: "AccountService", tenant: Tenant, data: bytes
         _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-import")
     rows, has_position, has_kind = await asyncio.get_running_loop().run_in_executor(
         _reader, _read_and_check, tenant, data, kind)
-    storage = service.storage
     existing: set[str] = set()
     keys = [r.key for r in rows]
     for start in range(0, len(keys), CHUNK):
@@ -263,7 +262,7 @@ async def import_accounts(service: "AccountService", tenant: Tenant, data: bytes
         upsert = "ON DUPLICATE KEY UPDATE " + ", ".join(f"{c} = VALUES({c})" for c in updates)
     else:
         upsert = "ON CONFLICT (tenant_id, login_key) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in updates)
-    now = service.clock.now()
+    now = clock.now()
     async with storage.transaction() as tx:
         for start in range(0, len(rows), CHUNK):
             chunk_rows = rows[start:start + CHUNK]
@@ -276,5 +275,5 @@ async def import_accounts(service: "AccountService", tenant: Tenant, data: bytes
                 f" must_change_password, created_at, updated_at) VALUES {values} {upsert}", params)
         created = sum(1 for r in rows if r.key not in existing)
         result = {"created": created, "updated": len(rows) - created}
-        await service.audit.record(tenant.id, actor, "accounts.imported", "", {**result, "format": kind}, ex=tx)
+        await audit.record(tenant.id, actor, "accounts.imported", "", {**result, "format": kind}, ex=tx)
     return result

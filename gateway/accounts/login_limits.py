@@ -271,3 +271,8 @@ def client_ip(peer: str, headers: Mapping[str, str], trusted_proxies: list[str])
         if not _ip_in(address, trusted_proxies):
             return address
     return peer
+
+
+def login_digest_key(master_key: bytes) -> bytes:
+    """The key of the login digests (derived from the master key, used for nothing else)."""
+    return hmac.new(master_key, b"gateway/login-digest/v1", hashlib.sha256).digest()

@@ -10,22 +10,21 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import Any
 
+from gateway.cache import Cache
+from gateway.platform.clock import Clock
+from gateway.platform.config import WeChatSettings
+from gateway.platform.links import clean_next
+from gateway.platform.tenant import Tenant
+from gateway.wechat.api.client import WeChatHttp
 from gateway.wechat.api.errors import OAuthCodeInvalid, WeChatError
 from gateway.wechat.api.oauth import authorize_url, exchange_code
-from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.accounts.service import AccountService
-    from gateway.root import Gateway
 
 log = logging.getLogger(__name__)
 
 STATE_SECONDS = 600
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
-_NEXT_RE = re.compile(r"^(inbox|password|register|doc/[^/?#\\\s.][^/?#\\\s]{0,127})$")
 _CODE_MAX = 512
 REPLAY_WAIT_SECONDS = 10.0
 
@@ -45,15 +44,6 @@ class OAuthOutcome:
     snapshot: bool = False
 
 
-def clean_next(raw: Any) -> str:
-    """A page of the tenant (`inbox`, `password`, `register`, `doc/<id>`); anything else is `inbox`."""
-    return raw if isinstance(raw, str) and _NEXT_RE.match(raw) else "inbox"
-
-
-def page_path(slug: str, next_page: str) -> str:
-    return f"/wx/{slug}/" + quote(clean_next(next_page), safe="/")
-
-
 def new_browser_nonce() -> str:
     return secrets.token_hex(16)
 
@@ -67,12 +57,12 @@ def _digest(text: str) -> str:
 
 
 class OAuthFlow:
-    def __init__(self, gw: "Gateway", accounts: "AccountService") -> None:
-        self.gw, self.accounts = gw, accounts
-        self.cache, self.clock = gw.cache, gw.clock
+    def __init__(self, cache: Cache, clock: Clock, http: WeChatHttp, wechat: WeChatSettings, public_url: str) -> None:
+        self.cache, self.clock, self.http = cache, clock, http
+        self.wechat, self.public_url = wechat, public_url
 
     def redirect_uri(self, tenant: Tenant) -> str:
-        return f"{self.gw.public_url}/wx/{tenant.slug}/oauth"
+        return f"{self.public_url}/wx/{tenant.slug}/oauth"
 
     @staticmethod
     def _keys(tenant: Tenant, state: str) -> tuple[str, str, str]:
@@ -84,7 +74,7 @@ class OAuthFlow:
         state = secrets.token_hex(16)  # 128 bits, [0-9a-f] as WeChat allows
         record = {"next": clean_next(next_page), "browser": _digest(browser_nonce), "at": self.clock.now()}
         await self.cache.set(self._keys(tenant, state)[0], json.dumps(record), STATE_SECONDS)
-        return authorize_url(self.gw.settings.wechat.oauth_base, tenant.app_id, self.redirect_uri(tenant), state)
+        return authorize_url(self.wechat.oauth_base, tenant.app_id, self.redirect_uri(tenant), state)
 
     async def finish(self, tenant: Tenant, state: Any, code: Any, browser_nonce: Any) -> OAuthOutcome:
         """Check the state, redeem it with this code once, and exchange the code (once)."""
@@ -110,7 +100,7 @@ class OAuthFlow:
 
     async def _exchange(self, tenant: Tenant, code: str, next_page: str) -> dict[str, Any]:
         try:
-            identity = await exchange_code(self.gw.wechat_http, tenant.app_id, tenant.secrets.app_secret, code)
+            identity = await exchange_code(self.http, tenant.app_id, tenant.secrets.app_secret, code)
         except OAuthCodeInvalid as exc:
             log.info("oauth code refused for tenant %s: errcode %s", tenant.slug, exc.errcode)
             return {"next": next_page, "error": [400, "微信登录凭证无效或已使用，请重新进入。"

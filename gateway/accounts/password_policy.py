@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.platform.policy_settings import CLASSES
+
 __all__ = [
     "CLASSES",
     "PasswordPolicy",
@@ -16,10 +18,8 @@ __all__ = [
     "check_password",
     "common_passwords",
     "policy_description",
-    "validate_policy_settings",
 ]
 
-CLASSES: tuple[str, ...] = ("digit", "letter", "symbol")
 MIN_CONTEXT_WORD = 4
 _COMMON_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
 _WORD_SPLIT = re.compile(r"[\s\W_]+")
@@ -106,53 +106,6 @@ def policy_description(policy: PasswordPolicy) -> list[str]:
     lines += [f"必须包含{_CLASS_ZH[cls]}" for cls in CLASSES if cls in policy.classes]
     lines += ["不能是常见密码", "不能包含账号、姓名或单位名称"]
     return lines
-
-
-def _int_in(value: Any, low: int, high: int) -> bool:
-    # bool is an int subclass; an admin sending true for a count is a mistake.
-    return type(value) is int and low <= value <= high
-
-
-def _classes_ok(value: Any) -> bool:
-    return (
-        type(value) is list
-        and all(isinstance(v, str) and v in CLASSES for v in value)
-        and len(set(value)) == len(value)
-    )
-
-
-_INT_SETTINGS: dict[str, tuple[int, int]] = {
-    "max_login_failures": (1, 100),
-    "lockout_minutes": (0, 10080),
-    "password_min_length": (8, 128),
-}
-_BOOL_SETTINGS = ("first_login_change_password", "allow_mobile_registration")
-_ALL_SETTINGS = (*_INT_SETTINGS, "password_classes", *_BOOL_SETTINGS)
-
-
-def validate_policy_settings(data: dict[str, Any]) -> list[str]:
-    """Problems with a tenant ``policy`` object (empty list = ok). Keys may be omitted."""
-    if not isinstance(data, dict):
-        return ["policy must be an object"]
-    problems: list[str] = []
-    for key in _ALL_SETTINGS:
-        if key not in data:
-            continue
-        value = data[key]
-        if key in _INT_SETTINGS:
-            low, high = _INT_SETTINGS[key]
-            if not _int_in(value, low, high):
-                problems.append(f"policy.{key} must be an integer from {low} to {high}")
-        elif key == "password_classes":
-            if not _classes_ok(value):
-                problems.append(
-                    f"policy.{key} must be a list of distinct values from {', '.join(CLASSES)}"
-                )
-        elif type(value) is not bool:
-            problems.append(f"policy.{key} must be true or false")
-    unknown = sorted(str(k) for k in data if k not in _ALL_SETTINGS)
-    problems += [f"policy.{key} is not a known setting" for key in unknown]
-    return problems
 
 
 @functools.cache

@@ -4,20 +4,20 @@ per-account limit. Unknown logins are counted and answered exactly like wrong pa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from gateway.accounts.bindings import BindRefused
-from gateway.platform.clock import iso
+from gateway.accounts.bindings import BindingStore, BindRefused
+from gateway.accounts.directory import AccountDirectory
 from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Busy, Conflict, Forbidden, Invalid,
                             Locked, NotFound, WeakPasswordError)
-from gateway.accounts.login_limits import Counter, LimitPolicy, locked_details
-from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, Requester
-from gateway.accounts.sessions import Session
-from gateway.storage import Row
+from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details
+from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, PasswordHasher, Requester
+from gateway.accounts.rules import check_new_password, hash_new_password, login_problem, normalise_login
+from gateway.accounts.sessions import Session, SessionStore
+from gateway.platform.audit import AuditLog
+from gateway.platform.clock import Clock, iso
 from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.accounts.service import AccountService
+from gateway.storage import Row, Storage
 
 UNKNOWN_SUBJECT = "(unknown)"
 _BAD = "the login or password is not right"
@@ -53,15 +53,16 @@ class Outcome:
 class SignIn:
     """Checks a login and password under the limits, then binds the WeChat user and starts a session."""
 
-    def __init__(self, accounts: "AccountService") -> None:
-        self.accounts = accounts
-        self.limiter, self.hasher, self.audit = accounts.limits, accounts.hasher, accounts.audit
-        self.clock = accounts.clock
+    def __init__(self, storage: Storage, clock: Clock, audit: AuditLog, directory: AccountDirectory,
+                 limiter: LoginLimiter, hasher: PasswordHasher, bindings: BindingStore,
+                 sessions: SessionStore) -> None:
+        self.storage, self.clock, self.audit, self.directory = storage, clock, audit, directory
+        self.limiter, self.hasher, self.bindings, self.sessions = limiter, hasher, bindings, sessions
 
     async def login(self, tenant: Tenant, login: Any, password: Any, ip: str, openid: str) -> SignedIn:
         row = await self.check(tenant, login, password, ip)
         try:
-            binding_id = await self.accounts.bindings.bind(tenant, row["id"], row["login"], openid,
+            binding_id = await self.bindings.bind(tenant, row["id"], row["login"], openid,
                                                            actor=row["login"], password_hash=row["password_hash"])
         except BindRefused as refused:
             # A depart, approval change or password reset landed after the check: answer as if
@@ -77,7 +78,7 @@ class SignIn:
 
     async def with_openid(self, tenant: Tenant, openid: str) -> SignedIn | None:
         """A session for the account this openid is bound to (after the OAuth step), if any."""
-        row = await self.accounts.storage.fetchone(
+        row = await self.storage.fetchone(
             "SELECT a.id, a.login, a.must_change_password, b.id AS binding_id FROM bindings b"
             " JOIN accounts a ON a.id = b.account_id AND a.tenant_id = b.tenant_id"
             " WHERE b.tenant_id = ? AND b.active_openid = ? AND a.status = 'active'", (tenant.id, openid))
@@ -87,7 +88,7 @@ class SignIn:
         return self._start(tenant, row, openid, int(row["binding_id"]))
 
     def _start(self, tenant: Tenant, row: Row, openid: str, binding_id: int) -> SignedIn:
-        token = self.accounts.sessions.issue(tenant, int(row["id"]), str(row["login"]), openid, binding_id)
+        token = self.sessions.issue(tenant, int(row["id"]), str(row["login"]), openid, binding_id)
         return SignedIn(token, Session(tenant, int(row["id"]), str(row["login"]), openid, binding_id,
                                        bool(row["must_change_password"])))
 
@@ -134,12 +135,11 @@ class SignIn:
     # ---- sign-in ----------------------------------------------------------------------------
     async def check(self, tenant: Tenant, login: Any, password: Any, ip: str) -> Row:
         """The account row when the password is right; else the contract's refusal."""
-        from gateway.accounts.service import login_problem, normalise_login
         if not isinstance(login, str) or not isinstance(password, str):
             raise Invalid("login and password are required")
         limits = LimitPolicy.of(tenant)
         await self.limiter.check_ip(tenant, ip)
-        row = await self.accounts.row(tenant, login) if login_problem(login) is None else None
+        row = await self.directory.row(tenant, login) if login_problem(login) is None else None
         if row is None:
             counter = self.limiter.unknown(tenant, normalise_login(login[:256]))
             who = Subject(UNKNOWN_SUBJECT, {"login_digest": str(counter.key)[:12]})
@@ -180,7 +180,7 @@ class SignIn:
             new = await self.hasher.hash(password, Requester(str(tenant.id)))
         except (HasherOverloaded, ValueError):
             return old
-        result = await self.accounts.storage.execute(
+        result = await self.storage.execute(
             "UPDATE accounts SET password_hash = ? WHERE tenant_id = ? AND id = ? AND password_hash = ?",
             (new, tenant.id, row["id"], old))
         if not result.rowcount:
@@ -191,12 +191,10 @@ class SignIn:
     # ---- the person's own password change ---------------------------------------------------
     async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any, ip: str) -> None:
         """The current password (counted like a sign-in attempt), then the new one; every binding ends."""
-        from gateway.accounts.service import check_new_password
         if not isinstance(new, str):
             raise Invalid("new_password is required", {"field": "new_password"})
         old = old if isinstance(old, str) else ""  # no current password: refused below like a wrong one
-        accounts = self.accounts
-        row = await accounts.row_by_id(tenant, session.account_id)
+        row = await self.directory.row_by_id(tenant, session.account_id)
         if row is None:
             raise NotFound("no such account")
         check_new_password(tenant, new, row["login"], row["name"])
@@ -214,9 +212,9 @@ class SignIn:
             raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
         if new == old:
             raise WeakPasswordError(_SAME, {"rule": "same_as_current"})
-        hashed = await accounts.hash_password(new, Requester(str(tenant.id), ip))
+        hashed = await hash_new_password(self.hasher, new, Requester(str(tenant.id), ip))
         now = self.clock.now()
-        async with accounts.storage.transaction() as tx:
+        async with self.storage.transaction() as tx:
             # Only over the hash that was checked: a reset landing meanwhile wins.
             changed = await tx.execute(
                 "UPDATE accounts SET password_hash = ?, must_change_password = 0, password_changed_at = ?,"
@@ -225,4 +223,4 @@ class SignIn:
             if changed.rowcount != 1:
                 raise Conflict("the password was changed meanwhile; sign in again")
             await self.audit.record(tenant.id, row["login"], "password.changed", row["login"], ex=tx)
-            await accounts.bindings.end_for_account(tx, tenant, row["id"], "password_changed", row["login"])
+            await self.bindings.end_for_account(tx, tenant, row["id"], "password_changed", row["login"])

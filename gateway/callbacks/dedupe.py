@@ -24,8 +24,12 @@ REPLY_TTL = 300.0
 DEDUPE_KEEP_SECONDS = 86400.0
 # With the cache claim won, the storage row only records it: wait this long for it, then go on.
 STORAGE_CLAIM_SECONDS = 1.0
+# Without the cache the row is the only guard: it is waited for this long, then the call is answered
+# `success` and handled once the row says it won (a frozen database never holds WeChat longer).
+STORAGE_ONLY_CLAIM_SECONDS = 2.0
 POLL_SECONDS = 0.1
 __all__ = ["Background", "Claim", "DUPLICATE", "ReplyDedupe", "SUCCESS", "UNAVAILABLE", "WON", "dedupe_key", "within"]
+POLL_READ_SECONDS = 0.5
 
 
 class Background:
@@ -118,8 +122,7 @@ class ReplyDedupe:
         record = self.journal.claim(tenant_id, key)
         limit = deadline - asyncio.get_running_loop().time()
         try:
-            # Without the cache the storage row is the only guard, so it is waited for to the deadline.
-            outcome = await within(record, min(limit, STORAGE_CLAIM_SECONDS) if cache_ok else limit)
+            outcome = await within(record, min(limit, STORAGE_CLAIM_SECONDS if cache_ok else STORAGE_ONLY_CLAIM_SECONDS))
         except asyncio.TimeoutError:
             return Claim(record=record, pending=not cache_ok)
         if outcome == DUPLICATE:
@@ -171,7 +174,8 @@ class ReplyDedupe:
     async def _wait(self, tenant_id: int, key: str, deadline: float) -> bytes:
         loop = asyncio.get_running_loop()
         while True:
-            reply = await self.stored_reply(tenant_id, key, deadline - loop.time())
+            # Each look at storage is short: the first call's reply may reach the cache meanwhile.
+            reply = await self.stored_reply(tenant_id, key, min(POLL_READ_SECONDS, deadline - loop.time()))
             if reply is not None:
                 return reply
             if loop.time() + POLL_SECONDS >= deadline:

@@ -10,25 +10,28 @@ import secrets
 import time
 import traceback
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Awaitable, Mapping
+from typing import Any, Awaitable, Mapping, Protocol
 
+from gateway.cache import Cache
 from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key, within
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.callbacks.followers import FollowerStore
-from gateway.storage import StorageError
+from gateway.callbacks.rulebook import RuleBook
+from gateway.platform.clock import Clock
+from gateway.platform.metrics import Metrics
+from gateway.platform.tenant_state import TenantState
+from gateway.storage import Storage, StorageError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 from gateway.platform.tenant import Tenant
-from tenants import Links, MessageContext, Rule, RuleBook, route
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
+from tenants import DeliveryHook, InboxProvider, Links, MessageContext, Rule, route
 
 log = logging.getLogger(__name__)
 
 MAX_SKEW_SECONDS = 300
 ANSWER_SECONDS = 4.5         # WeChat gives up after 5 s; leave room for the reply to travel
 HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
+LOOKUP_SECONDS = 1.9         # storage lookups of a handler end by then: a frozen database costs < 2 s
 DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
 PURGE_EVERY_SECONDS = 3600.0
 SEEN_REWRITE_SECONDS = 30.0  # as TenantState.REWRITE_SECONDS
@@ -65,15 +68,25 @@ class Rejected(Exception):
         self.outcome, self.error = outcome, error
 
 
-class _NoInbox:
-    """Until an inbox provider is installed every openid counts as unbound."""
-
-    async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
-        return None
+class TenantsBySlug(Protocol):
+    def require(self, slug: str) -> Tenant: ...
 
 
-async def _no_delivery_hook(tenant: Tenant, msgid: str, status: str) -> None:
-    return None
+class _FollowersLater:
+    """Follow and unfollow notes written after the answer: the welcome never waits on storage."""
+
+    def __init__(self, store: FollowerStore, background: Background) -> None:
+        self.store, self.background = store, background
+
+    async def record(self, tenant: Tenant, openid: str, subscribed: bool) -> None:
+        self.background.spawn(self.store.record(tenant, openid, subscribed), "follower note")
+
+
+def _later(hook: DeliveryHook, background: Background) -> DeliveryHook:
+    """A delivery report recorded after the answer (WeChat only needs `success`)."""
+    async def record(tenant: Tenant, msgid: str, status: str) -> None:
+        background.spawn(hook(tenant, msgid, status), "delivery report")
+    return record
 
 
 @functools.lru_cache(maxsize=4096)
@@ -90,12 +103,15 @@ def _where(exc: BaseException) -> str:
 
 
 class CallbackService:
-    def __init__(self, gw: "Gateway", rulebook: RuleBook | None = None) -> None:
-        self.gw = gw
-        self.followers = FollowerStore(gw.storage, gw.clock)
+    def __init__(self, storage: Storage, cache: Cache, clock: Clock, tenants: TenantsBySlug, state: TenantState,
+                 metrics: Metrics, public_url: str, inbox: InboxProvider,
+                 deliveries: DeliveryHook, rulebook: RuleBook) -> None:
+        self.tenants, self.clock, self.state, self.metrics = tenants, clock, state, metrics
+        self.public_url, self.inbox, self.deliveries, self.rulebook = public_url, inbox, deliveries, rulebook
+        self.followers = FollowerStore(storage, clock)
         self.background = Background()
-        self.dedupe = ReplyDedupe(gw.storage, gw.cache, gw.clock, self.background)
-        self.rulebook = rulebook or RuleBook()
+        self._followers_later = _FollowersLater(self.followers, self.background)
+        self.dedupe = ReplyDedupe(storage, cache, clock, self.background)
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
         self._seen_noted: dict[int, float] = {}  # tenant id -> when this process last wrote callback_seen
@@ -103,13 +119,13 @@ class CallbackService:
     # ---- entry points ---------------------------------------------------------------------
     async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
         """The GET handshake: echostr back, verbatim, for a correctly signed and fresh request."""
-        tenant = self.gw.registry.require(slug)
+        tenant = self.tenants.require(slug)
         return await self._measured(tenant, self._verify(tenant, query))
 
     async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int) -> CallbackResponse:
         """A POST push; `size` is the full body length (`body` may be cut short when it is too large)."""
         deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS
-        tenant = self.gw.registry.require(slug)
+        tenant = self.tenants.require(slug)
         return await self._measured(tenant, self._process(tenant, query, body, size, deadline))
 
     async def _measured(self, tenant: Tenant, work: Awaitable[tuple[CallbackResponse, str]]) -> CallbackResponse:
@@ -122,8 +138,8 @@ class CallbackService:
             outcome = exc.outcome
             raise exc.error from None
         finally:
-            self.gw.metrics.callbacks.labels(tenant=tenant.slug, outcome=outcome).inc()
-            self.gw.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
+            self.metrics.callbacks.labels(tenant=tenant.slug, outcome=outcome).inc()
+            self.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
 
     async def _verify(self, tenant: Tenant, query: CallbackQuery) -> tuple[CallbackResponse, str]:
         self._check_signed(tenant, query)
@@ -182,7 +198,7 @@ class CallbackService:
             raise Rejected("bad_signature", Forbidden("the signature is not valid"))
         timestamp = query.timestamp
         if not timestamp.isdigit() or len(timestamp) > 12 or \
-                abs(self.gw.clock.now() - int(timestamp)) > MAX_SKEW_SECONDS:
+                abs(self.clock.now() - int(timestamp)) > MAX_SKEW_SECONDS:
             raise Rejected("stale", Forbidden("the timestamp is more than 300 seconds off"))
         self._note_seen(tenant)
 
@@ -198,7 +214,7 @@ class CallbackService:
 
         async def record() -> None:
             try:
-                await self.gw.state.set(tenant.id, "callback_seen", True)
+                await self.state.set(tenant.id, "callback_seen", True)
             except StorageError:
                 self._seen_noted.pop(tenant.id, None)  # try again with the next callback
                 log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
@@ -233,16 +249,15 @@ class CallbackService:
         return self._parse(plaintext), crypto
 
     # ---- dispatch -------------------------------------------------------------------------
-    def context(self, tenant: Tenant, message: Mapping[str, str]) -> MessageContext:
-        ext = self.gw.extensions
+    def context(self, tenant: Tenant, message: Mapping[str, str], lookup_deadline: float | None = None) -> MessageContext:
         return MessageContext(
-            tenant=tenant, message=message, links=Links(self.gw.public_url, tenant.slug),
-            inbox=ext.get("inbox") or _NoInbox(), deliveries=ext.get("template_finished") or _no_delivery_hook,
-            followers=self.followers, clock=self.gw.clock, audit=self.gw.audit)
+            tenant=tenant, message=message, links=Links(self.public_url, tenant.slug), inbox=self.inbox,
+            deliveries=_later(self.deliveries, self.background), followers=self._followers_later, clock=self.clock,
+            lookup_deadline=lookup_deadline)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
-        ctx = self.context(tenant, message)
+        ctx = self.context(tenant, message, deadline - (ANSWER_SECONDS - LOOKUP_SECONDS))
         rule = route(self.rulebook.rules_for(tenant), ctx)
         if rule is None:
             return SUCCESS, "ok"
@@ -258,25 +273,25 @@ class CallbackService:
             return SUCCESS, "handler_error"
         if reply is None:
             return SUCCESS, "ok"
-        xml = reply.to_xml(message["FromUserName"], message["ToUserName"], int(self.gw.clock.now()))
+        xml = reply.to_xml(message["FromUserName"], message["ToUserName"], int(self.clock.now()))
         if crypto is None:
             return xml, "ok"
         try:
             return crypto.encrypt_reply(xml, query.timestamp, query.nonce), "ok"
         except ValueError:
             # The request's nonce cannot be written into the reply XML safely: sign with fresh values.
-            return crypto.encrypt_reply(xml, str(int(self.gw.clock.now())), secrets.token_hex(8)), "ok"
+            return crypto.encrypt_reply(xml, str(int(self.clock.now())), secrets.token_hex(8)), "ok"
 
     def _handler_failed(self, tenant: Tenant, rule: Rule, message: Mapping[str, str], exc: BaseException,
                         kind: str) -> None:
-        self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind=kind).inc()
+        self.metrics.handler_errors.labels(tenant=tenant.slug, kind=kind).inc()
         log.error("handler %s of tenant %s failed on %s/%s: %s at %s", rule.name, tenant.slug,
                   message.get("MsgType", ""), message.get("Event", ""), type(exc).__name__, _where(exc))
 
     def _finish_late(self, task: "asyncio.Task[Any]", tenant: Tenant, rule: Rule,
                      message: Mapping[str, str]) -> None:
         """WeChat got `success`; the handler keeps running and its end is logged and counted."""
-        self.gw.metrics.handler_errors.labels(tenant=tenant.slug, kind="timeout").inc()
+        self.metrics.handler_errors.labels(tenant=tenant.slug, kind="timeout").inc()
         kind = (message.get("MsgType", ""), message.get("Event", ""))
         log.warning("handler %s of tenant %s ran past the callback's deadline on %s/%s; answered success, "
                     "still running", rule.name, tenant.slug, *kind)
@@ -313,10 +328,3 @@ class CallbackService:
                 await self.dedupe.purge()
             except StorageError:
                 log.warning("old callback dedupe rows not purged (storage unavailable)")
-
-
-async def install(gw: "Gateway") -> None:
-    service = CallbackService(gw)
-    gw.callbacks = service
-    gw.on_stop(service.drain)
-    gw.run_in_background(service.purge_loop())

@@ -6,18 +6,19 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Mapping
 
-from gateway.platform.clock import iso
+from gateway.documents.outbox import Outbox
+from gateway.documents.recipients import PeopleDirectory, Person, Wakeup
+from gateway.platform.audit import AuditLog
+from gateway.platform.clock import Clock, iso
+from gateway.platform.events import EventLog
+from gateway.platform.links import DOC_ID_RE
 from gateway.platform.errors import Conflict, Invalid, NotFound
-from gateway.storage import DuplicateKey, Executor, Row, StorageError, TransientConflict
+from gateway.storage import DuplicateKey, Executor, Row, Storage, StorageError, TransientConflict
 from gateway.platform.tenant import Tenant
 
-if TYPE_CHECKING:
-    from gateway.root import Gateway
-    from gateway.documents.outbox import Outbox
 
-DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LOGIN_MAX = 64
 BODY_KEYS = {"type", "title", "summary", "applicant", "submitted_at", "fields", "approvers", "cc"}
 CLOSED = ("approved", "rejected", "withdrawn")
@@ -107,9 +108,11 @@ def _retryable(exc: StorageError) -> bool:
     return isinstance(exc, (DuplicateKey, TransientConflict))
 
 
-class Documents:
-    def __init__(self, gw: "Gateway", outbox: "Outbox") -> None:
-        self.gw, self.storage, self.clock, self.outbox = gw, gw.storage, gw.clock, outbox
+class DocumentService:
+    def __init__(self, storage: Storage, clock: Clock, audit: AuditLog, events: EventLog, outbox: Outbox,
+                 people: PeopleDirectory, workers: Wakeup) -> None:
+        self.storage, self.clock, self.audit, self.events = storage, clock, audit, events
+        self.outbox, self.people, self.workers = outbox, people, workers
 
     async def _doc(self, ex: Executor, tenant: Tenant, doc_id: str, lock: bool = False) -> Row | None:
         return await ex.fetchone("SELECT * FROM documents WHERE tenant_id = ? AND doc_id = ?"
@@ -130,7 +133,7 @@ class Documents:
         """Create or update; returns ({"document", "notifications"}, created)."""
         doc = parse_document(doc_id, body)
         logins = list(dict.fromkeys(doc.approvers + doc.cc))
-        found = await self.gw.accounts.recipients(tenant, logins) if logins else {}
+        found = await self.people.recipients(tenant, logins) if logins else {}
         for attempt in (1, 2, 3):
             try:
                 result = await self._put_once(tenant, doc_id, doc, found)
@@ -138,11 +141,11 @@ class Documents:
             except StorageError as exc:  # a concurrent first PUT of the same document, or a deadlock
                 if attempt == 3 or not _retryable(exc):
                     raise
-        self.gw.notifications.wake()
+        self.workers.wake()
         return result
 
     async def _put_once(self, tenant: Tenant, doc_id: str, doc: DocumentInput,
-                        found: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+                        found: Mapping[str, Person]) -> tuple[dict[str, Any], bool]:
         now = self.clock.now()
         values = (doc.type, doc.title, doc.summary, doc.applicant, doc.submitted_at,
                   json.dumps(doc.fields, ensure_ascii=False))
@@ -229,7 +232,7 @@ class Documents:
             if doc["status"] == "open":
                 await tx.execute("UPDATE documents SET status = ?, closed_at = ?, updated_at = ? WHERE id = ?",
                                  (status, now, now, doc["id"]))
-                await self.gw.audit.record(tenant.id, "api", "document.closed", doc_id, {"status": status}, ex=tx)
+                await self.audit.record(tenant.id, "api", "document.closed", doc_id, {"status": status}, ex=tx)
             elif doc["status"] != status:
                 raise Conflict("the document is already closed", {"status": doc["status"]})
 
@@ -243,7 +246,7 @@ class Documents:
         if not isinstance(comment, str) or len(comment) > COMMENT_MAX:
             raise Invalid(f"comment must be a text of at most {COMMENT_MAX} characters", {"field": "comment"})
         await self.storage.retrying(lambda: self._decide_once(tenant, doc_id, account_id, login, decision, comment))
-        self.gw.notifications.wake_webhooks()
+        self.workers.wake_webhooks()
         return await self.for_recipient(tenant, doc_id, account_id)
 
     async def _decide_once(self, tenant: Tenant, doc_id: str, account_id: int, login: str, decision: str,
@@ -267,8 +270,8 @@ class Documents:
                 raise Conflict("you have already decided on this document")
             data = {"doc_id": doc_id, "login": login, "decision": decision, "comment": comment,
                     "decided_at": iso(now)}
-            await self.gw.events.emit(tenant, "document.decision", data, ex=tx)
-            await self.gw.audit.record(tenant.id, login, "document.decision", doc_id,
+            await self.events.emit(tenant, "document.decision", data, ex=tx)
+            await self.audit.record(tenant.id, login, "document.decision", doc_id,
                                        {"decision": decision}, ex=tx)
 
     async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> dict[str, Any]:
@@ -303,7 +306,7 @@ class Documents:
 
     async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
         """Approvals waiting for the account bound to `openid`; None when nobody is bound to it."""
-        who = await self.gw.accounts.account_for_openid(tenant, openid)
+        who = await self.people.account_for_openid(tenant, openid)
         if who is None:
             return None
         value = await self.storage.fetchval(

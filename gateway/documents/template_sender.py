@@ -6,18 +6,21 @@ import asyncio
 import hashlib
 import logging
 import random
-from typing import TYPE_CHECKING
-from urllib.parse import quote
-
+from gateway.cache import Cache
 from gateway.documents.outbox import Claimed, Outbox
-from gateway.documents.recipients import RecipientLookup
+from gateway.documents.recipient_lookup import RecipientLookup
+from gateway.documents.recipients import PeopleDirectory, TenantsById
+from gateway.platform.clock import Clock
+from gateway.platform.links import document_next, entry_url
+from gateway.platform.metrics import Metrics
+from gateway.platform.tenant_state import TenantState
+from gateway.storage import Storage
+from gateway.tokens.centre import TokenCentre
+from gateway.wechat.api.client import WeChatHttp
 from gateway.wechat.api.errors import (PermanentError, QuotaExceeded, UserUnreachable, WeChatError)
 from gateway.wechat.api.template import send_template
 from gateway.wechat.template_data import render_template_data
 from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -106,18 +109,22 @@ class SentRecorder:
 
 
 class TemplateSender:
-    def __init__(self, gw: "Gateway", outbox: Outbox) -> None:
-        self.gw, self.outbox = gw, outbox
-        self.gate = RateGate(gw.settings.delivery.tenant_rate_per_second)
+    def __init__(self, outbox: Outbox, tokens: TokenCentre, http: WeChatHttp, people: PeopleDirectory,
+                 tenants: TenantsById, storage: Storage, cache: Cache, clock: Clock, state: TenantState,
+                 metrics: Metrics, rate_per_second: float, public_url: str) -> None:
+        self.outbox, self.tokens, self.http, self.people, self.tenants = outbox, tokens, http, people, tenants
+        self.storage, self.cache, self.clock, self.state, self.metrics = storage, cache, clock, state, metrics
+        self.public_url = public_url
+        self.gate = RateGate(rate_per_second)
         self.paused: dict[int, float] = {}
         self._template_errors: dict[int, str] = {}  # tenant id -> role whose template WeChat refused
         self.recorder = SentRecorder(outbox)
-        self.recipients = RecipientLookup(gw.accounts)
+        self.recipients = RecipientLookup(people)
         # One attempt must end well inside the lease, or another worker would send it too.
         self.attempt_timeout = outbox.lease_seconds * 0.8
 
     def tenant(self, tenant_id: int) -> Tenant | None:
-        return self.gw.registry.by_id(tenant_id)
+        return self.tenants.by_id(tenant_id)
 
     async def process(self, item: Claimed) -> None:
         try:
@@ -132,7 +139,7 @@ class TemplateSender:
                 log.warning("could not record the failure of outbox row %s", item.id)
 
     async def _process(self, item: Claimed) -> None:
-        now = self.gw.clock.now()
+        now = self.clock.now()
         tenant = self.tenant(item.tenant_id)
         if tenant is None:
             await self.outbox.mark_final(item, None, "tenant deleted", state="dead")
@@ -159,7 +166,7 @@ class TemplateSender:
             await self.outbox.mark_final(item, "failed:no_template", f"no {item.role} template configured")
             return
         who = await self.recipients.get(tenant, item.login)
-        openid = getattr(who, "openid", None) if getattr(who, "status", None) == "active" else None
+        openid = who.openid if who is not None and who.status == "active" else None
         if not openid:  # departed or unbound since the PUT: nobody to send to
             await self.outbox.mark_final(item, "unbound", "no active binding at send time")
             return
@@ -167,11 +174,11 @@ class TemplateSender:
 
     async def _send(self, tenant: Tenant, item: Claimed, template: dict, openid: str) -> None:
         data = render_template_data(dict(template.get("data") or {}), item.values)
-        url = f"{self.gw.public_url}/wx/{tenant.slug}/entry?next=doc/{quote(item.doc_id, safe='')}"
+        url = entry_url(self.public_url, tenant.slug, document_next(item.doc_id))
         msg_id = client_msg_id(tenant, item.doc_id, item.login, item.role)
-        http = self.gw.wechat_http
+        http = self.http
         try:
-            msgid = await asyncio.wait_for(self.gw.tokens.call(tenant, lambda token: send_template(
+            msgid = await asyncio.wait_for(self.tokens.call(tenant, lambda token: send_template(
                 http, token, openid, str(template["template_id"]), data, url, msg_id)), self.attempt_timeout)
         except QuotaExceeded:
             await self._pause(tenant, item)
@@ -185,7 +192,7 @@ class TemplateSender:
             reason = TEMPLATE_ERRORS.get(exc.errcode)
             if reason is not None:
                 self._template_errors[tenant.id] = item.role
-                await self.gw.state.set(tenant.id, "template_error",
+                await self.state.set(tenant.id, "template_error",
                                         f"{exc.errcode} {exc.errmsg} (template {item.role})"[:300])
             await self.outbox.mark_final(item, f"failed:{reason or f'error_{exc.errcode}'}",
                                          f"{exc.errcode}: {exc.errmsg}"[:500])
@@ -201,14 +208,14 @@ class TemplateSender:
         self._count(tenant, "ok")
         if await self.recorder.record(item, msgid):
             await self._apply_early_finish(tenant, msgid)
-        await self.gw.state.set(tenant.id, "template_sent", True)  # TenantState skips repeated writes
+        await self.state.set(tenant.id, "template_sent", True)  # TenantState skips repeated writes
         if self._template_errors.get(tenant.id) == item.role:
             del self._template_errors[tenant.id]
-            await self.gw.state.set(tenant.id, "template_error", None)
+            await self.state.set(tenant.id, "template_error", None)
 
     async def _pause(self, tenant: Tenant, item: Claimed) -> None:
         self._count(tenant, "45009")
-        until = self.gw.clock.now() + QUOTA_PAUSE
+        until = self.clock.now() + QUOTA_PAUSE
         self.paused[tenant.id] = until
         log.warning("daily template quota of %s reached: sends paused for a minute", tenant.slug)
         await self.outbox.defer(item, until + random.uniform(0, 5), paced=False)
@@ -222,13 +229,13 @@ class TemplateSender:
         delay = retry_delay(item.attempts)
         if errcode == 45011:
             delay = max(delay, MINUTE_QUOTA_WAIT * random.uniform(1.0, 1.1))
-        await self.outbox.retry(item, self.gw.clock.now() + delay, error)
+        await self.outbox.retry(item, self.clock.now() + delay, error)
 
     async def _apply_early_finish(self, tenant: Tenant, msgid: str) -> None:
         """TEMPLATESENDJOBFINISH may arrive before the msgid was recorded; it waits in the cache."""
         key = FINISH_KEY.format(tenant=tenant.id, msgid=msgid)
         try:
-            status = await self.gw.cache.get(key)
+            status = await self.cache.get(key)
         except Exception:
             return
         if status is not None:
@@ -236,11 +243,11 @@ class TemplateSender:
 
     async def finished(self, tenant: Tenant, msgid: str, status: str, remember: bool = True) -> None:
         """TEMPLATESENDJOBFINISH: sent → delivered or failed:<reason>."""
-        done = await self.gw.storage.execute(
+        done = await self.storage.execute(
             "UPDATE document_recipients SET delivery = ?, updated_at = ? WHERE tenant_id = ? AND msgid = ?"
-            " AND delivery = 'sent'", (finish_delivery(status), self.gw.clock.now(), tenant.id, str(msgid)))
+            " AND delivery = 'sent'", (finish_delivery(status), self.clock.now(), tenant.id, str(msgid)))
         if done.rowcount == 0 and remember:
-            await self.gw.cache.set(FINISH_KEY.format(tenant=tenant.id, msgid=msgid), status, 600)
+            await self.cache.set(FINISH_KEY.format(tenant=tenant.id, msgid=msgid), status, 600)
 
     def _count(self, tenant: Tenant, result: str) -> None:
-        self.gw.metrics.template_sends.labels(tenant.slug, result).inc()
+        self.metrics.template_sends.labels(tenant.slug, result).inc()

@@ -10,14 +10,14 @@ import json
 import logging
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from gateway.documents.recipients import TenantsById
+from gateway.platform.clock import Clock
 from gateway.platform.events import EventLog, event_id
+from gateway.platform.metrics import Metrics
 from gateway.platform.safe_http import SafeHttp
 from gateway.storage import Storage
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,10 @@ class Delivery:
 
 
 class WebhookSender:
-    def __init__(self, gw: "Gateway") -> None:
-        self.gw, self.storage, self.clock = gw, gw.storage, gw.clock
-        self.http = SafeHttp(gw.settings.security.allow_private_webhooks)
+    def __init__(self, storage: Storage, clock: Clock, tenants: TenantsById, metrics: Metrics,
+                 allow_private: bool) -> None:
+        self.storage, self.clock, self.tenants, self.metrics = storage, clock, tenants, metrics
+        self.http = SafeHttp(allow_private)
 
     async def claim(self, limit: int) -> list[Delivery]:
         now = self.clock.now()
@@ -102,7 +103,7 @@ class WebhookSender:
             log.exception("webhook delivery of event %s failed", item.event_id)
 
     async def _deliver(self, item: Delivery) -> None:
-        tenant = self.gw.registry.by_id(item.tenant_id)
+        tenant = self.tenants.by_id(item.tenant_id)
         if tenant is None or not tenant.webapi_url:
             await self._record(item, "dead", None, "no webapi_url")
             return
@@ -114,11 +115,11 @@ class WebhookSender:
                    "webhook-signature": sign(tenant.secrets.webhook_secret, msg_id, timestamp, body)}
         result = await self.http.post(tenant.webapi_url, body, headers)
         if 200 <= result.status < 300:
-            self.gw.metrics.webhook_deliveries.labels(tenant.slug, "ok").inc()
+            self.metrics.webhook_deliveries.labels(tenant.slug, "ok").inc()
             await self._record(item, "delivered", None, None)
             return
         error = result.error or f"HTTP {result.status}"
-        self.gw.metrics.webhook_deliveries.labels(tenant.slug, "error").inc()
+        self.metrics.webhook_deliveries.labels(tenant.slug, "error").inc()
         now = self.clock.now()
         delay = retry_delay(item.attempts)
         asked = retry_after(result.headers.get("retry-after"), now)

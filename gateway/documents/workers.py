@@ -1,21 +1,19 @@
-"""Attaches documents, the notification outbox workers and webhook delivery to the gateway
-(gw.notifications), plus the callbacks' hooks for TEMPLATESENDJOBFINISH and the 待办 count."""
+"""The delivery workers of one process: outbox pipelines that send template messages and webhook
+pipelines that deliver events, each claiming due rows and handling them concurrently."""
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Awaitable, Callable, Generic, TypeVar
 
 from gateway.cache import CacheError
-from gateway.documents.service import Documents
 from gateway.documents.outbox import Outbox
-from gateway.storage import StorageError
+from gateway.documents.recipients import TenantsById
 from gateway.documents.template_sender import TemplateSender
 from gateway.documents.webhooks import WebhookSender
-from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
+from gateway.platform.clock import Clock
+from gateway.platform.metrics import Metrics
+from gateway.storage import StorageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -90,24 +88,22 @@ class Pipeline(Generic[T]):
                 task.cancel()
 
 
-class Notifications:
-    def __init__(self, gw: "Gateway") -> None:
-        self.gw = gw
-        # A claim's lease outlives a send with its token refresh and in-call retries.
-        self.outbox = Outbox(gw.storage, gw.clock, max(15.0, 8 * gw.settings.wechat.timeout))
-        self.sender = TemplateSender(gw, self.outbox)
-        self.webhooks = WebhookSender(gw)
-        self.documents = Documents(gw, self.outbox)
-        workers = 1 if gw.storage.dialect == "sqlite" else max(1, gw.settings.delivery.workers)
-        self._senders = [Pipeline(f"outbox-{i}", self.outbox.claim, self.sender.process, self.outbox.next_due,
-                                  gw.clock.now, batch=50, max_inflight=100) for i in range(workers)]
-        self._hooks = [Pipeline(f"webhooks-{i}", self.webhooks.claim, self.webhooks.deliver,
-                                self.webhooks.next_due, gw.clock.now, batch=20, max_inflight=50)
+class Delivery:
+    """Template sends from the outbox and webhook deliveries, `workers` pipelines of each."""
+
+    def __init__(self, outbox: Outbox, sender: TemplateSender, webhooks: WebhookSender, clock: Clock,
+                 tenants: TenantsById, metrics: Metrics, workers: int) -> None:
+        self.outbox, self.sender, self.webhooks = outbox, sender, webhooks
+        self.tenants, self.metrics = tenants, metrics
+        self._senders = [Pipeline(f"outbox-{i}", outbox.claim, sender.process, outbox.next_due,
+                                  clock.now, batch=50, max_inflight=100) for i in range(workers)]
+        self._hooks = [Pipeline(f"webhooks-{i}", webhooks.claim, webhooks.deliver,
+                                webhooks.next_due, clock.now, batch=20, max_inflight=50)
                        for i in range(workers)]
 
     def start(self) -> None:
         for pipeline in self._senders + self._hooks:
-            pipeline.task = self.gw.run_in_background(pipeline.run())
+            pipeline.task = asyncio.ensure_future(pipeline.run())
 
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self._senders + self._hooks))
@@ -121,23 +117,7 @@ class Notifications:
         for pipeline in self._hooks:
             pipeline.wake()
 
-    async def template_finished(self, tenant: Tenant, msgid: str, status: str) -> None:
-        await self.sender.finished(tenant, msgid, status)
-
-    async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
-        return await self.documents.pending_count(tenant, openid)
-
     async def refresh_depth(self) -> None:
         depth = await self.outbox.depth()
-        for tenant in self.gw.registry.all():
-            self.gw.metrics.outbox_depth.labels(tenant.slug).set(depth.get(tenant.id, 0))
-
-
-async def install(gw: "Gateway") -> None:
-    service = Notifications(gw)
-    gw.notifications = service
-    gw.extensions["template_finished"] = service.template_finished
-    gw.extensions["inbox"] = service
-    gw.metrics.before_scrape(service.refresh_depth)
-    gw.on_stop(service.stop)
-    service.start()
+        for tenant in self.tenants.all():
+            self.metrics.outbox_depth.labels(tenant.slug).set(depth.get(tenant.id, 0))

@@ -2,7 +2,7 @@
 service account, each saying in plain Chinese and English what to do when it is not done."""
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Protocol
 
 from gateway.platform.tenant_state import TenantState
 from gateway.platform.tenant import Tenant
@@ -89,3 +89,18 @@ async def build_checklist(tenant: Tenant, state: TenantState, public_url: str, v
         steps.append(_step("first_binding", False, "请用手机微信打开菜单中的链接并登录一次，完成首个绑定。 / Open "
                            "the menu link in WeChat on a phone and sign in once to make the first binding."))
     return {"steps": steps}
+
+
+class VerifyFiles(Protocol):
+    async def verify_files_of(self, tenant: Tenant) -> list[str]: ...
+
+
+class Checklist:
+    """The checklist of one tenant, built from what the gateway has seen and a live credentials probe."""
+
+    def __init__(self, state: TenantState, files: VerifyFiles, probe: CredentialsProbe, public_url: str) -> None:
+        self.state, self.files, self.probe, self.public_url = state, files, probe, public_url
+
+    async def build(self, tenant: Tenant) -> dict[str, Any]:
+        files = await self.files.verify_files_of(tenant)
+        return await build_checklist(tenant, self.state, self.public_url, files, self.probe)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import TYPE_CHECKING, Any, Iterator
-from urllib.parse import quote
+from typing import Any, Iterator
 
-from gateway.documents.service import DOC_ID_RE
-from gateway.platform.errors import GatewayError, Invalid, NotFound
-from gateway.tokens.centre import unavailable
+from gateway.platform.audit import AuditLog
+from gateway.platform.errors import GatewayError, Invalid, NotFound, wechat_unavailable
+from gateway.platform.links import DOC_ID_RE, entry_url
+from gateway.platform.tenant_state import TenantState
+from gateway.tokens.centre import TokenCentre
+from gateway.wechat.api.client import WeChatHttp
 from gateway.wechat.api.errors import (BadCredentials, IpNotWhitelisted, QuotaExceeded, Retryable, TokenInvalid,
                                        WeChatError)
 from gateway.wechat.api.menu import create_menu
 from gateway.wechat.menu_rules import DEFAULT_MENU, MenuInvalid, expand_entry_urls, validate_menu
 from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
 
 ENTRY = "entry:"
 # Only the gateway's own pages under /wx/{slug}/, and a doc id only as documents accept it.
@@ -38,11 +37,12 @@ def _buttons(menu: Any) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 class MenuService:
-    def __init__(self, gw: "Gateway") -> None:
-        self.gw = gw
+    def __init__(self, tokens: TokenCentre, http: WeChatHttp, state: TenantState, audit: AuditLog,
+                 public_url: str) -> None:
+        self.tokens, self.http, self.state, self.audit, self.public_url = tokens, http, state, audit, public_url
 
     def entry_url(self, tenant: Tenant, next_page: str) -> str:
-        return f"{self.gw.public_url}/wx/{tenant.slug}/entry?next={quote(next_page, safe='')}"
+        return entry_url(self.public_url, tenant.slug, next_page)
 
     def prepare(self, tenant: Tenant, menu: Any) -> dict[str, Any]:
         """The menu as it will be pushed, or MenuInvalid naming the first offending button."""
@@ -65,18 +65,18 @@ class MenuService:
             raise Invalid(f"the menu breaks WeChat's rules at {exc.path}: {exc.reason}",
                           {"path": exc.path, "button": exc.button, "reason": exc.reason}) from None
         try:
-            await self.gw.tokens.call(tenant, lambda token: create_menu(self.gw.wechat_http, token, expanded))
+            await self.tokens.call(tenant, lambda token: create_menu(self.http, token, expanded))
         except WeChatError as exc:
             raise _menu_error(exc) from None
-        await self.gw.state.set(tenant.id, "menu", expanded)
-        await self.gw.audit.record(tenant.id, actor, "menu.pushed", tenant.slug)
+        await self.state.set(tenant.id, "menu", expanded)
+        await self.audit.record(tenant.id, actor, "menu.pushed", tenant.slug)
         return expanded
 
     async def push_default(self, tenant: Tenant, actor: str = "operator") -> dict[str, Any]:
         return await self.push(tenant, copy.deepcopy(DEFAULT_MENU), actor)
 
     async def last(self, tenant: Tenant) -> dict[str, Any]:
-        menu = await self.gw.state.get(tenant.id, "menu")
+        menu = await self.state.get(tenant.id, "menu")
         if not menu:
             raise NotFound("no menu has been pushed for this tenant yet")
         return dict(menu)
@@ -84,5 +84,5 @@ class MenuService:
 
 def _menu_error(exc: WeChatError) -> GatewayError:
     if isinstance(exc, (Retryable, IpNotWhitelisted, BadCredentials, QuotaExceeded, TokenInvalid)):
-        return unavailable(exc)
+        return wechat_unavailable(exc)
     return Invalid(f"WeChat refused the menu: {exc.meaning} ({exc.errcode})", {"errcode": exc.errcode})

@@ -29,6 +29,7 @@ class ServerSettings:
 @dataclass
 class StorageSettings:
     url: str = "sqlite:///var/gateway.db"
+    query_timeout: float = 5.0
 
 
 @dataclass
@@ -159,6 +160,7 @@ def _check_ranges(settings: Settings) -> None:
     checks = (
         (1 <= settings.server.port <= 65535, "[server] port must be between 1 and 65535"),
         (settings.wechat.timeout > 0, "[wechat] timeout must be greater than 0 seconds"),
+        (settings.storage.query_timeout > 0, "[storage] query_timeout must be greater than 0 seconds"),
         (sec.ip_login_failures >= 1, "[security] ip_login_failures must be at least 1"),
         (sec.ip_window_minutes >= 1, "[security] ip_window_minutes must be at least 1"),
         (sec.password_hash_n >= 2**10 and sec.password_hash_n & (sec.password_hash_n - 1) == 0,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.wechat.api import errors as wx
+
 
 class GatewayError(Exception):
     status = 400
@@ -68,3 +70,17 @@ AccountDisabled = with_code(Forbidden, "account_disabled")
 AccountPending = with_code(Forbidden, "account_pending")
 WeakPasswordError = with_code(Invalid, "weak_password")
 Busy = with_code(Unavailable, "busy")  # the password-hashing queue (or the caller's share of it) is full
+
+
+def wechat_unavailable(exc: wx.WeChatError) -> GatewayError:
+    """A plain 503 for WeChat failures that are not the request's fault."""
+    if isinstance(exc, wx.IpNotWhitelisted):
+        ip = f" {exc.ip}" if exc.ip else ""
+        return Unavailable(f"WeChat refused this server's IP address{ip}: add it to the account's IP whitelist")
+    if isinstance(exc, wx.BadCredentials):
+        return Unavailable("WeChat refused the tenant's AppID or AppSecret")
+    if isinstance(exc, wx.QuotaExceeded):
+        return Unavailable("the WeChat account's daily API quota is spent")
+    if isinstance(exc, wx.TokenInvalid):
+        return Unavailable("WeChat refused a freshly fetched access token, try again")
+    return Unavailable("WeChat could not be reached, try again")

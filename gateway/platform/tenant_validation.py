@@ -7,9 +7,12 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from gateway.accounts.password_policy import validate_policy_settings
+from gateway.platform.policy_settings import validate_policy_settings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
+# `default` names every tenant's rule table (tenants/default.py); `component` is the third-party
+# platform's own path (/wx/component/...).
+RESERVED_SLUGS = frozenset({"default", "component"})
 APP_ID_RE = re.compile(r"^wx[0-9A-Za-z]{16}$")
 TOKEN_RE = re.compile(r"^[A-Za-z0-9]{3,32}$")
 AES_KEY_RE = re.compile(r"^[A-Za-z0-9]{43}$")
@@ -109,6 +112,8 @@ def tenant_problems(body: Any, allow_private_webhooks: bool, creating: bool) -> 
     slug = body.get("slug")
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
         problems.append("slug must be 2 to 32 of a-z, 0-9 and -, starting with a letter or digit")
+    elif slug in RESERVED_SLUGS:
+        problems.append(f"slug {slug} is reserved (the gateway uses it for itself)")
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         problems.append("name must be a non-empty text of at most 100 characters")

@@ -7,11 +7,12 @@ __all__ = ["DuplicateKey", "Executor", "ExecResult", "Row", "Storage", "StorageE
            "Unreachable", "open_storage"]
 
 
-def open_storage(url: str) -> Storage:
+def open_storage(url: str, query_timeout: float = 5.0) -> Storage:
+    """`query_timeout` bounds every MySQL statement (SQLite answers from this machine's disk)."""
     if url.startswith("sqlite:///"):
         from gateway.storage.sqlite import SqliteStorage
         return SqliteStorage(url[len("sqlite:///"):] or ":memory:")
     if url.startswith("mysql://"):
         from gateway.storage.mysql import MysqlStorage
-        return MysqlStorage(url)
+        return MysqlStorage(url, query_timeout=query_timeout)
     raise ValueError("[storage] url must start with sqlite:/// or mysql://")

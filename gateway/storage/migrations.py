@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 
+from gateway.storage import schema_accounts, schema_documents
 from gateway.storage.base import Executor, Storage, StorageError
+from gateway.storage.migration import Migration
 
 _TYPES = {
     "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "key": "TEXT", "text": "TEXT",
@@ -18,13 +19,6 @@ _TYPES = {
               "blob": "MEDIUMBLOB", "ts": "DOUBLE", "int": "BIGINT", "bool": "TINYINT",
               "opts": " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"},
 }
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    statements: tuple[str, ...]
 
 
 CORE_MIGRATIONS: tuple[Migration, ...] = (
@@ -70,7 +64,6 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
 
 def _all_migrations() -> tuple[Migration, ...]:
     # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29.
-    from gateway.storage import schema_accounts, schema_documents
     found = [*CORE_MIGRATIONS, *schema_accounts.MIGRATIONS, *schema_documents.MIGRATIONS]
     versions = [m.version for m in found]
     assert len(versions) == len(set(versions)), "two migrations share a version"

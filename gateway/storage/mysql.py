@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Awaitable, TypeVar
 from urllib.parse import unquote, urlparse
 
 import aiomysql
@@ -21,6 +21,7 @@ _NOT_SENT = {2003, 2006, 2055}
 # Lost during the query: the server may have run the statement, so only a read may run again.
 _LOST = {2013}
 _TRANSIENT = {1213, 1205}  # deadlock, lock wait timeout
+T = TypeVar("T")
 
 
 def _sql(sql: str) -> str:
@@ -55,6 +56,8 @@ def _safe_to_repeat(cause: BaseException | None, read_only: bool) -> bool:
 
 
 def _retryable(exc: StorageError, read_only: bool) -> bool:
+    if isinstance(exc, QueryTimeout):
+        return False  # a frozen server would only hold the caller twice as long
     return isinstance(exc, Unreachable) or _safe_to_repeat(exc.__cause__, read_only)
 
 
@@ -62,23 +65,40 @@ def _is_read(method: str, sql: str) -> bool:
     return method == "fetchall" and sql.lstrip()[:6].upper() == "SELECT" and "FOR UPDATE" not in sql.upper()
 
 
+class QueryTimeout(StorageError):
+    """The server did not answer in time: the statement may have run, so it is never run again."""
+
+
 class _Conn(Executor):
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
+    def __init__(self, conn: Any, timeout: float) -> None:
+        self._conn, self._timeout = conn, timeout
+
+    async def _bounded(self, work: Awaitable[T]) -> T:
+        """`work` within the query timeout; a connection that overran is closed (its state is
+        unknown), so the pool never hands it out again."""
+        try:
+            return await asyncio.wait_for(work, self._timeout)
+        except asyncio.TimeoutError:
+            self._conn.close()
+            raise QueryTimeout("database did not answer in time") from None
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        try:
+        async def run() -> list[Row]:
             async with self._conn.cursor(aiomysql.DictCursor) as cur:
                 await cur.execute(_sql(sql), tuple(params))
                 return list(await cur.fetchall())
+        try:
+            return await self._bounded(run())
         except _DRIVER_ERRORS as exc:
             raise _wrap(exc) from exc
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
-        try:
+        async def run() -> ExecResult:
             async with self._conn.cursor() as cur:
                 await cur.execute(_sql(sql), tuple(params))
                 return ExecResult(cur.rowcount, cur.lastrowid)
+        try:
+            return await self._bounded(run())
         except _DRIVER_ERRORS as exc:
             raise _wrap(exc) from exc
 
@@ -86,8 +106,9 @@ class _Conn(Executor):
 class MysqlStorage(Storage):
     dialect = "mysql"
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, query_timeout: float = 5.0) -> None:
         parsed = urlparse(url)
+        self.query_timeout = query_timeout
         self._kwargs = dict(
             host=parsed.hostname or "127.0.0.1", port=parsed.port or 3306,
             user=unquote(parsed.username or "root"), password=unquote(parsed.password or ""),
@@ -117,7 +138,9 @@ class MysqlStorage(Storage):
         if self._pool is None:
             raise StorageError("storage is closed")
         try:
-            return await self._pool.acquire()
+            return await asyncio.wait_for(self._pool.acquire(), self.query_timeout)
+        except asyncio.TimeoutError as exc:
+            raise QueryTimeout("no database connection in time") from exc
         except _DRIVER_ERRORS as exc:
             raise Unreachable("database unreachable") from exc
 
@@ -146,13 +169,13 @@ class MysqlStorage(Storage):
                     raise
                 continue
             try:
-                await conn.begin()
+                await asyncio.wait_for(conn.begin(), self.query_timeout)
                 return conn
             except _DRIVER_ERRORS as exc:
                 conn.close()
                 await self._release(conn)
                 # A transaction cut off at BEGIN is rolled back by the server: BEGIN may run again.
-                if attempt == 1 or not _safe_to_repeat(exc, read_only=True):
+                if attempt == 1 or isinstance(exc, TimeoutError) or not _safe_to_repeat(exc, read_only=True):
                     raise _wrap(exc) from exc
         raise AssertionError("unreachable")
 
@@ -161,7 +184,7 @@ class MysqlStorage(Storage):
         for attempt in (0, 1):
             try:
                 async with self._connection() as conn:
-                    return await getattr(_Conn(conn), method)(sql, params)
+                    return await getattr(_Conn(conn, self.query_timeout), method)(sql, params)
             except StorageError as exc:
                 if attempt == 0 and _retryable(exc, read_only):
                     continue
@@ -179,15 +202,15 @@ class MysqlStorage(Storage):
         conn = await self._begin()
         try:
             try:
-                yield _Conn(conn)
+                yield _Conn(conn, self.query_timeout)
             except BaseException:
                 try:
-                    await conn.rollback()
+                    await asyncio.wait_for(conn.rollback(), self.query_timeout)
                 except _DRIVER_ERRORS:
                     conn.close()  # the server rolls back a transaction whose connection is gone
                 raise
             try:
-                await conn.commit()
+                await asyncio.wait_for(conn.commit(), self.query_timeout)
             except _DRIVER_ERRORS as exc:
                 conn.close()
                 raise _wrap(exc) from exc
@@ -198,7 +221,7 @@ class MysqlStorage(Storage):
     async def migration_lock(self) -> AsyncIterator[Executor]:
         """A named server lock so two processes starting at once migrate one after the other."""
         async with self._connection() as conn:
-            ex = _Conn(conn)
+            ex = _Conn(conn, max(self.query_timeout, 65.0))  # GET_LOCK waits up to 60 s
             got = await ex.fetchone("SELECT GET_LOCK('gateway_migrations', 60) AS got")
             if not got or got["got"] != 1:
                 raise StorageError("could not take the migration lock")

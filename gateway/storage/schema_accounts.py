@@ -3,7 +3,7 @@ per binding ever made (the active ones carry unique columns so the database itse
 and the failure counters of logins that name no account."""
 from __future__ import annotations
 
-from gateway.storage.migrations import Migration
+from gateway.storage.migration import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "accounts and bindings", (

@@ -2,7 +2,7 @@
 notification outbox (versions 20-29)."""
 from __future__ import annotations
 
-from gateway.storage.migrations import Migration
+from gateway.storage.migration import Migration
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(20, "documents, recipients and the notification outbox", (

@@ -8,20 +8,22 @@ import random
 import secrets
 import string
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from gateway.platform.errors import GatewayError, Invalid, Unavailable
+from gateway.cache import Cache
+from gateway.platform.clock import Clock
+from gateway.platform.config import WeChatSettings
+from gateway.platform.errors import Invalid, wechat_unavailable
+from gateway.platform.metrics import Metrics
+from gateway.platform.tenant_state import TenantState
 from gateway.tokens.store import TokenRecord, TokenStore
-from gateway.wechat.api.errors import (BadCredentials, IpNotWhitelisted, QuotaExceeded, Retryable,
-                                       TokenInvalid, WeChatError)
+from gateway.wechat.api.client import WeChatHttp
+from gateway.wechat.api.errors import BadCredentials, IpNotWhitelisted, Retryable, TokenInvalid, WeChatError
 from gateway.wechat.api.ticket import fetch_jsapi_ticket
 from gateway.wechat.api.token import Token, fetch_access_token, fetch_stable_token
 from gateway.wechat.crypto import jssdk_signature
 from gateway.platform.tenant import Tenant
-
-if TYPE_CHECKING:
-    from gateway.root import Gateway
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,14 +47,19 @@ def backoff(attempt: int) -> float:
     return RETRY_BASE * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
 
 
+class TenantLookup(Protocol):
+    def get(self, slug: str) -> Tenant | None: ...
+
+
 class TokenCentre:
-    def __init__(self, gw: "Gateway") -> None:
-        self.gw = gw
-        wechat = gw.settings.wechat
+    def __init__(self, wechat: WeChatSettings, cache: Cache, clock: Clock, http: WeChatHttp, state: TenantState,
+                 metrics: Metrics, tenants: TenantLookup) -> None:
+        self.cache, self.clock, self.http, self.state, self.metrics = cache, clock, http, state, metrics
+        self.tenants = tenants
         self.stable = wechat.token_api == "stable"
         # The lease must outlive one fetch with all its retries, or a second process would fetch too.
         lease_ttl = max(10.0, RETRY_ATTEMPTS * wechat.timeout + 2 * RETRY_BASE * 2 ** RETRY_ATTEMPTS)
-        self.store = TokenStore(gw.cache, gw.clock, lease_ttl)
+        self.store = TokenStore(cache, clock, lease_ttl)
         self._used: dict[tuple[str, str], float] = {}  # (slug, kind) -> last use, for the periodic refresh
         self._background: set[asyncio.Task[Any]] = set()
         self._refreshing: set[str] = set()
@@ -69,10 +76,10 @@ class TokenCentre:
         return (await self._get(tenant, TICKET)).value
 
     async def _get(self, tenant: Tenant, kind: str, failed: str | None = None) -> TokenRecord:
-        self._used[(tenant.slug, kind)] = self.gw.clock.now()
+        self._used[(tenant.slug, kind)] = self.clock.now()
         fetch = self._fetcher(tenant, kind, failed)
         record = await self.store.obtain(self.key(tenant, kind), fetch, failed)
-        if record.left(self.gw.clock.now()) < DUE_WITHIN:
+        if record.left(self.clock.now()) < DUE_WITHIN:
             self._start_refresh(tenant, kind, DUE_WITHIN)
         return record
 
@@ -120,30 +127,30 @@ class TokenCentre:
                 token = await self._with_retries(tenant, ACCESS, lambda: self._request_token(tenant, True))
             else:
                 log.warning("stable_token force_refresh limit reached for %s", tenant.slug)
-        return TokenRecord(token.access_token, self.gw.clock.now() + token.expires_in)
+        return TokenRecord(token.access_token, self.clock.now() + token.expires_in)
 
     async def _request_token(self, tenant: Tenant, force: bool) -> Token:
-        http, app_id, secret = self.gw.wechat_http, tenant.app_id, tenant.secrets.app_secret
+        http, app_id, secret = self.http, tenant.app_id, tenant.secrets.app_secret
         if self.stable:
             return await fetch_stable_token(http, app_id, secret, force_refresh=force)
         return await fetch_access_token(http, app_id, secret)
 
     async def _may_force(self, tenant: Tenant) -> bool:
         """WeChat allows 20 forced refreshes a day, 30 s apart; count them across processes."""
-        cache = self.gw.cache
+        cache = self.cache
         if not await cache.set_if_absent(f"wx:stable-force-gap:{tenant.app_id}", "1", STABLE_FORCE_GAP):
             return False
-        day = datetime.fromtimestamp(self.gw.clock.now(), _BEIJING).strftime("%Y%m%d")
+        day = datetime.fromtimestamp(self.clock.now(), _BEIJING).strftime("%Y%m%d")
         return await cache.incr(f"wx:stable-force:{tenant.app_id}:{day}", 86400.0) <= STABLE_FORCE_PER_DAY
 
     async def _fetch_ticket(self, tenant: Tenant) -> TokenRecord:
         try:
-            ticket = await self.call(tenant, lambda token: fetch_jsapi_ticket(self.gw.wechat_http, token))
+            ticket = await self.call(tenant, lambda token: fetch_jsapi_ticket(self.http, token))
         except WeChatError as exc:
             self._count(tenant, TICKET, str(exc.errcode))
             raise
         self._count(tenant, TICKET, "ok")
-        return TokenRecord(ticket.ticket, self.gw.clock.now() + ticket.expires_in)
+        return TokenRecord(ticket.ticket, self.clock.now() + ticket.expires_in)
 
     async def _with_retries(self, tenant: Tenant, kind: str, request: Callable[[], Awaitable[T]]) -> T:
         attempt = 1
@@ -163,7 +170,7 @@ class TokenCentre:
             return result
 
     def _count(self, tenant: Tenant, kind: str, result: str) -> None:
-        self.gw.metrics.token_fetches.labels(tenant=tenant.slug, kind=kind, result=result).inc()
+        self.metrics.token_fetches.labels(tenant=tenant.slug, kind=kind, result=result).inc()
 
     async def _record_success(self, tenant: Tenant) -> None:
         await self._set_state(tenant, credentials_ok=True, ip_blocked=None, bad_credentials=False)
@@ -180,7 +187,7 @@ class TokenCentre:
         # Best effort: a storage hiccup must not throw away a token WeChat has just issued.
         try:
             for name, value in facts.items():
-                await self.gw.state.set(tenant.id, name, value)
+                await self.state.set(tenant.id, name, value)
         except Exception as exc:
             log.warning("could not record token facts of %s: %s", tenant.slug, type(exc).__name__)
 
@@ -202,7 +209,7 @@ class TokenCentre:
         """Fetch a new token or ticket if the cached one has less than `within` seconds left;
         one process does it while the others keep serving the current one."""
         def due(record: TokenRecord | None) -> bool:
-            return record is None or record.left(self.gw.clock.now()) < within
+            return record is None or record.left(self.clock.now()) < within
         try:
             return await self.store.refresh(self.key(tenant, kind), self._fetcher(tenant, kind), due)
         except Exception as exc:  # a failed early refresh leaves the current token in service
@@ -211,9 +218,9 @@ class TokenCentre:
 
     async def refresh_due(self, within: float = PERIODIC_WITHIN) -> int:
         """Refresh every recently used token or ticket that is within `within` seconds of expiry."""
-        now, refreshed = self.gw.clock.now(), 0
+        now, refreshed = self.clock.now(), 0
         for (slug, kind), used_at in list(self._used.items()):
-            tenant = self.gw.registry.get(slug)
+            tenant = self.tenants.get(slug)
             if tenant is None or now - used_at > RECENT_USE:
                 self._used.pop((slug, kind), None)
                 continue
@@ -259,30 +266,8 @@ async def jssdk_config(centre: TokenCentre, tenant: Tenant, public_url: str, url
     try:
         ticket = await centre.jsapi_ticket(tenant)
     except WeChatError as exc:
-        raise unavailable(exc) from None
-    timestamp = int(centre.gw.clock.now())
+        raise wechat_unavailable(exc) from None
+    timestamp = int(centre.clock.now())
     nonce = "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(16))
     return {"appId": tenant.app_id, "timestamp": timestamp, "nonceStr": nonce,
             "signature": jssdk_signature(ticket, nonce, timestamp, page)}
-
-
-def unavailable(exc: WeChatError) -> GatewayError:
-    """A plain 503 for WeChat failures that are not the request's fault."""
-    if isinstance(exc, IpNotWhitelisted):
-        ip = f" {exc.ip}" if exc.ip else ""
-        return Unavailable(f"WeChat refused this server's IP address{ip}: add it to the account's IP whitelist")
-    if isinstance(exc, BadCredentials):
-        return Unavailable("WeChat refused the tenant's AppID or AppSecret")
-    if isinstance(exc, QuotaExceeded):
-        return Unavailable("the WeChat account's daily API quota is spent")
-    if isinstance(exc, TokenInvalid):
-        return Unavailable("WeChat refused a freshly fetched access token, try again")
-    return Unavailable("WeChat could not be reached, try again")
-
-
-async def install(gw: "Gateway") -> None:
-    centre = TokenCentre(gw)
-    gw.tokens = centre
-    gw.extensions["credentials_probe"] = centre.probe_credentials
-    gw.run_in_background(centre.run_periodic())
-    gw.on_stop(centre.stop)
