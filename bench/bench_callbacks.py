@@ -3,7 +3,9 @@ get an encrypted keyword reply, 50 connections, the server on core 0 and wrk on 
 servers run side by side: (a) a bare Tornado hello-world handler, (b) a minimal Tornado handler on
 wechatpy's WeChatCrypto (verify, decrypt, parse, reply, encrypt), (c) the gateway doing its whole
 job, once with all traffic to one tenant and once spread over BENCH_SPREAD_TENANTS (1,000)
-tenants (and with BENCH_TRY_UVLOOP=1 the gateway on uvloop too). Each round measures all of them; ratios are taken within a round, medians over rounds."""
+tenants; the gateway runs on uvloop as server.py does (with BENCH_COMPARE_LOOPS=1 also on
+asyncio's own loop, to see what uvloop is worth). Each round measures all of them; ratios are
+taken within a round, medians over rounds."""
 from __future__ import annotations
 
 import asyncio
@@ -30,7 +32,7 @@ from gateway.wechat.xmlmsg import build_message, parse_xml  # noqa: E402
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 SPREAD = int(os.environ.get("BENCH_SPREAD_TENANTS", "1000"))
-UVLOOP = os.environ.get("BENCH_TRY_UVLOOP") == "1"  # also measure the gateway on uvloop (pip install uvloop)
+ASYNCIO = os.environ.get("BENCH_COMPARE_LOOPS") == "1"  # also measure the gateway on asyncio's own loop
 PER_FILE = 60_000  # more than the gateway answers in one run: every callback is a new message
 ONE = "bench-one"
 _ids = count(10**15)
@@ -105,16 +107,16 @@ def main() -> int:
         "wechatpy": start_server(["bench/baseline_servers.py", "wechatpy", str(ports["wechatpy"])]),
         "gateway": start_server(["bench/serve_gateway.py", str(ports["gateway"])]),
     }
-    if UVLOOP:  # the same gateway on uvloop, on a database of its own
-        ports["uvloop"] = free_port()
-        servers["uvloop"] = start_server(["bench/serve_gateway.py", str(ports["uvloop"])],
-                                         env={**os.environ, "BENCH_UVLOOP": "1"})
+    if ASYNCIO:  # the same gateway on asyncio's loop, on a database of its own
+        ports["asyncio"] = free_port()
+        servers["asyncio"] = start_server(["bench/serve_gateway.py", str(ports["asyncio"])],
+                                          env={**os.environ, "BENCH_EVENT_LOOP": "asyncio"})
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    results: dict[str, list[WrkResult]] = {"hello": [], "wechatpy": [], "one": [], "spread": [], "uvloop": []}
+    results: dict[str, list[WrkResult]] = {"hello": [], "wechatpy": [], "one": [], "spread": [], "asyncio": []}
     try:
         asyncio.run(set_up_gateway(base["gateway"]))
-        if UVLOOP:
-            asyncio.run(set_up_gateway(base["uvloop"]))
+        if ASYNCIO:
+            asyncio.run(set_up_gateway(base["asyncio"]))
         check_reply(base["wechatpy"], ONE, APP_ID)
         check_reply(base["gateway"], ONE, APP_ID)
         check_reply(base["gateway"], *spread_tenants()[-1]) if SPREAD else None
@@ -122,8 +124,8 @@ def main() -> int:
                  "wechatpy": ("wechatpy", lambda: callbacks([(ONE, APP_ID)], 2000)),
                  "one": ("gateway", lambda: callbacks([(ONE, APP_ID)], PER_FILE)),
                  "spread": ("gateway", lambda: callbacks(spread_tenants() or [(ONE, APP_ID)], PER_FILE))}
-        if UVLOOP:
-            plans["uvloop"] = ("uvloop", lambda: callbacks([(ONE, APP_ID)], PER_FILE))
+        if ASYNCIO:
+            plans["asyncio"] = ("asyncio", lambda: callbacks([(ONE, APP_ID)], PER_FILE))
         for name, (server, make) in plans.items():  # warm-up: JIT-free Python still fills caches and pools
             run_wrk(base[server], write_requests(make()), 1)
         for _ in range(ROUNDS):
@@ -141,15 +143,15 @@ def main() -> int:
     print(f"wrk -t1 -c50, {SECONDS:g} s per run, {ROUNDS} rounds, server on core 0, wrk on core 1; {backend}")
     print(line("(a) Tornado hello-world", results["hello"]))
     print(line("(b) Tornado + wechatpy WeChatCrypto", results["wechatpy"]))
-    print(line("gateway, one tenant", results["one"]))
-    print(line(f"gateway, over {SPREAD} tenants", results["spread"]))
+    print(line("gateway (uvloop), one tenant", results["one"]))
+    print(line(f"gateway (uvloop), {SPREAD} tenants", results["spread"]))
     print(f"gateway / hello-world      {median_ratio(results['one'], results['hello']):5.2f}x  (median of {ROUNDS} pairs)")
     print(f"gateway / wechatpy handler {median_ratio(results['one'], results['wechatpy']):5.2f}x")
     print(f"wechatpy / hello-world     {median_ratio(results['wechatpy'], results['hello']):5.2f}x")
     print(f"spread / one tenant        {median_ratio(results['spread'], results['one']):5.2f}x")
-    if UVLOOP:
-        print(line("gateway on uvloop, one tenant", results["uvloop"]))
-        print(f"uvloop / asyncio gateway   {median_ratio(results['uvloop'], results['one']):5.2f}x")
+    if ASYNCIO:
+        print(line("gateway on asyncio's loop", results["asyncio"]))
+        print(f"uvloop / asyncio gateway   {median_ratio(results['one'], results['asyncio']):5.2f}x")
     return 0
 
 

@@ -1,6 +1,7 @@
 """The gateway as a benchmark target: one process on the embedded default (or the back ends named
 by GATEWAY_BENCH_STORAGE_URL / GATEWAY_BENCH_CACHE_URL), logging as in production, on the port
-given; prints READY once listening and runs until SIGTERM. BENCH_UVLOOP=1 runs it on uvloop;
+given; prints READY once listening and runs until SIGTERM. It runs on uvloop, as server.py does
+by default; BENCH_EVENT_LOOP=asyncio runs it on asyncio's own loop.
 BENCH_GATEWAY_SETTINGS (JSON, {"section": {"key": value}}) overrides settings.
     python bench/serve_gateway.py PORT"""
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import signal
 import sys
 from pathlib import Path
+
+import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -31,8 +34,7 @@ async def main(port: int) -> None:
 
 
 if __name__ == "__main__":
-    if os.environ.get("BENCH_UVLOOP") == "1":
-        import uvloop
+    if os.environ.get("BENCH_EVENT_LOOP", "uvloop") == "uvloop":
         uvloop.run(main(int(sys.argv[1])))
     else:
         asyncio.run(main(int(sys.argv[1])))

@@ -127,3 +127,10 @@ def test_unreadable_secret_file_is_a_settings_error(tmp_path):
     (var / "master_key").write_text("ab" * 32)
     with pytest.raises(SettingsError, match="session_key.*empty or malformed"):
         ensure_secrets(load_settings(env={"GATEWAY_SERVER_VAR_DIR": str(var)}))
+
+
+def test_event_loop_setting():
+    assert load_settings(env={}).server.event_loop == "uvloop"
+    assert load_settings(env={"GATEWAY_SERVER_EVENT_LOOP": "asyncio"}).server.event_loop == "asyncio"
+    with pytest.raises(SettingsError, match="event_loop"):
+        load_settings(env={"GATEWAY_SERVER_EVENT_LOOP": "trio"})
