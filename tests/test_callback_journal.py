@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from gateway.callbacks.journal import DUPLICATE, UNAVAILABLE, WON, DedupeJournal
 from gateway.storage import StorageError
 from wechat_push import SpyInbox, WeChat
@@ -44,7 +46,8 @@ async def test_a_claim_is_committed_before_the_handler_runs(env):
         assert rows_seen == [1]
 
 
-async def test_claims_in_one_batch_and_against_existing_rows(env):
+@pytest.mark.parametrize("returning", [True, False], ids=["one-statement", "one-by-one (MySQL)"])
+async def test_claims_in_one_batch_and_against_existing_rows(env, returning):
     async with env.gateway() as g:
         await WeChat.create(g)
         tenant_id = g.gw.registry.require("acme").id
@@ -52,6 +55,8 @@ async def test_claims_in_one_batch_and_against_existing_rows(env):
             "INSERT INTO callback_dedupe (tenant_id, dedupe_key, reply, created_at) VALUES (?, ?, ?, ?)",
             (tenant_id, "old", b"first", g.gw.clock.now()))
         journal = DedupeJournal(g.gw.storage, g.gw.clock)
+        if not returning:
+            journal._returning = False  # as on MySQL, which has no INSERT ... RETURNING
         futures = [journal.claim(tenant_id, "k1"), journal.claim(tenant_id, "k1"),
                    journal.claim(tenant_id, "old"), journal.claim(tenant_id, "k2")]
         assert await asyncio.gather(*futures) == [WON, DUPLICATE, DUPLICATE, WON]
