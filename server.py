@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             settings.server.port = args.port
         if args.demo and not os.environ.get("GATEWAY_SERVER_PUBLIC_URL"):
             settings.server.public_url = f"http://{settings.server.host}:{settings.server.port}"
+        if args.demo:  # the demo's business system receives its webhooks on this machine
+            settings.security.allow_private_webhooks = True
         if args.processes > 1 and is_embedded(settings):
             raise SettingsError("--processes needs shared storage and cache: set [storage] url to mysql://… and "
                                 "[cache] url to redis://… (SQLite and memory:// serve one process only)")

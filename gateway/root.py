@@ -9,6 +9,7 @@ from typing import Awaitable, Callable
 
 from tornado.httpclient import AsyncHTTPClient
 
+from gateway.accounts.bind_qr import BindQrService
 from gateway.accounts.bindings import BindingStore
 from gateway.accounts.directory import AccountDirectory
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
@@ -20,6 +21,10 @@ from gateway.accounts.sign_in import SignIn
 from gateway.cache import Cache, open_cache
 from gateway.callbacks.pipeline import CallbackService
 from gateway.callbacks.rulebook import RuleBook
+from gateway.console.accounts import ConsoleAccounts
+from gateway.console.service import ConsoleService
+from gateway.console.sessions import ConsoleSessions
+from gateway.console.test_event import TestEventSender
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
 from gateway.documents.template_sender import TemplateSender
@@ -39,6 +44,7 @@ from gateway.platform.tenant_state import TenantState
 from gateway.storage import Storage, open_storage
 from gateway.storage.migrations import migrate
 from gateway.tokens.centre import TokenCentre
+from gateway.tokens.vault import TokenVault
 from gateway.wechat.api.client import WeChatHttp
 
 log = logging.getLogger(__name__)
@@ -60,8 +66,8 @@ class Gateway:
         self.audit = AuditLog(self.storage, self.clock)
         self.state = TenantState(self.storage, self.clock)
         self.events = EventLog(self.storage, self.clock)
-        self.registry = TenantRegistry(self.storage, self.cache, SecretBox(settings.master_key_bytes), self.clock,
-                                       sec.allow_private_webhooks)
+        self.box = SecretBox(settings.master_key_bytes)
+        self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock, sec.allow_private_webhooks)
         # Its own client: Tornado's shared one allows only 10 requests at a time per process.
         self._wechat_client = AsyncHTTPClient(force_instance=True, max_clients=100)
         self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,
@@ -71,7 +77,7 @@ class Gateway:
 
         # ---- tokens
         self.tokens = TokenCentre(settings.wechat, self.cache, self.clock, self.wechat_http, self.state,
-                                  self.metrics, self.registry)
+                                  self.metrics, self.registry, TokenVault(self.storage, self.clock, self.box))
 
         # ---- accounts
         self.directory = AccountDirectory(self.storage, self.clock)
@@ -85,6 +91,8 @@ class Gateway:
         self.sign_in = SignIn(self.storage, self.clock, self.audit, self.directory, self.limits, self.hasher,
                               self.bindings, self.sessions)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
+        self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
+                                     self.bindings, self.sessions, self.audit, public_url)
 
         # ---- documents and their delivery
         # A claim's lease outlives a send with its token refresh and in-call retries.
@@ -103,11 +111,18 @@ class Gateway:
         # ---- callbacks
         self.callbacks = CallbackService(self.storage, self.cache, self.clock, self.registry, self.state,
                                          self.metrics, public_url, inbox=self.documents,
-                                         deliveries=self.sender.finished, rulebook=RuleBook())
+                                         deliveries=self.sender.finished, rulebook=RuleBook(),
+                                         bind_scans=self.bind_qr)
 
         # ---- onboarding
         self.menus = MenuService(self.tokens, self.wechat_http, self.state, self.audit, public_url)
         self.checklist = Checklist(self.state, self.registry, self.tokens.probe_credentials, public_url)
+
+        # ---- the console (same services as the APIs; its own accounts share the hasher and limiter)
+        self.test_events = TestEventSender(self.clock, sec.allow_private_webhooks)
+        self.console = ConsoleService(
+            ConsoleAccounts(self.storage, self.clock, self.hasher, self.limits, self.audit, self.box),
+            ConsoleSessions(self.storage, self.clock), self.test_events)
 
         self._background: list[asyncio.Task[None]] = []
         self._stop_hooks: list[Callable[[], Awaitable[None]]] = []
@@ -139,6 +154,8 @@ class Gateway:
             except Exception:
                 log.exception("stop hook failed")
         await self.delivery.stop()
+        self.webhooks.close()
+        await self.test_events.close()
         await self.callbacks.drain()
         await self.tokens.stop()
         for task in self._background:

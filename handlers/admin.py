@@ -31,6 +31,7 @@ class AdminHandler(OperatorHandler):
 class TenantsHandler(AdminHandler):
     async def get(self) -> None:
         page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
+        await self.gw.registry.sync()
         tenants = self.gw.registry.all()
         if page.after is not None:
             after = self.gw.registry.get(page.after)
@@ -49,7 +50,7 @@ class TenantsHandler(AdminHandler):
 
 class TenantHandler(AdminHandler):
     async def get(self, slug: str) -> None:
-        self.write_json(self.gw.registry.require(slug).public_view(self.gw.public_url))
+        self.write_json((await self.gw.registry.fresh(slug)).public_view(self.gw.public_url))
 
     async def patch(self, slug: str) -> None:
         patch = self.json_body()
@@ -59,7 +60,7 @@ class TenantHandler(AdminHandler):
         self.write_json(tenant.public_view(self.gw.public_url))
 
     async def delete(self, slug: str) -> None:
-        tenant = self.gw.registry.require(slug)
+        tenant = await self.gw.registry.fresh(slug)
         await self.gw.registry.delete(slug)
         self.gw.state.forget_local(tenant.id)
         self.set_status(204)
@@ -75,7 +76,7 @@ class ApiKeyHandler(AdminHandler):
 
 class RepliesHandler(AdminHandler):
     async def get(self, slug: str) -> None:
-        self.write_json({"rules": self.gw.registry.require(slug).replies})
+        self.write_json({"rules": (await self.gw.registry.fresh(slug)).replies})
 
     async def put(self, slug: str) -> None:
         rules = await self.gw.registry.set_replies(slug, self.json_body())
@@ -92,12 +93,12 @@ class VerifyFileHandler(AdminHandler):
 
 class ChecklistHandler(AdminHandler):
     async def get(self, slug: str) -> None:
-        self.write_json(await self.gw.checklist.build(self.gw.registry.require(slug)))
+        self.write_json(await self.gw.checklist.build(await self.gw.registry.fresh(slug)))
 
 
 class AuditHandler(AdminHandler):
     async def get(self, slug: str) -> None:
-        tenant = self.gw.registry.require(slug)
+        tenant = await self.gw.registry.fresh(slug)
         page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
         self.write_json(await self.gw.audit.page(tenant.id, page))
 

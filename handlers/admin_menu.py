@@ -6,16 +6,16 @@ from handlers.base import SLUG, OperatorHandler
 
 class MenuHandler(OperatorHandler):
     async def get(self, slug: str) -> None:
-        self.write_json(await self.gw.menus.last(self.gw.registry.require(slug)))
+        self.write_json(await self.gw.menus.last(await self.gw.registry.fresh(slug)))
 
     async def put(self, slug: str) -> None:
-        tenant = self.gw.registry.require(slug)
+        tenant = await self.gw.registry.fresh(slug)
         self.write_json(await self.gw.menus.push(tenant, self.json_body()))
 
 
 class DefaultMenuHandler(OperatorHandler):
     async def post(self, slug: str) -> None:
-        self.write_json(await self.gw.menus.push_default(self.gw.registry.require(slug)))
+        self.write_json(await self.gw.menus.push_default(await self.gw.registry.fresh(slug)))
 
 
 ROUTES = [

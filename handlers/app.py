@@ -7,15 +7,16 @@ from typing import Any
 import tornado.web
 
 from gateway.root import Gateway
-from handlers import (admin, admin_menu, jssdk, mobile_auth, mobile_docs, ops, pages, tenant_accounts,
-                      tenant_documents, wechat)
+from handlers import (admin, admin_menu, bind_pages, console_auth, console_tenant, console_tenants, console_tools,
+                      jssdk, mobile_auth, mobile_docs, ops, pages, tenant_accounts, tenant_bind_qr, tenant_documents,
+                      wechat)
 from handlers.base import JsonNotFoundHandler
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # One module per audience.
-ROUTE_MODULES = (ops, admin, admin_menu, wechat, jssdk, tenant_accounts, tenant_documents, mobile_auth,
-                 mobile_docs, pages)
+ROUTE_MODULES = (ops, admin, admin_menu, wechat, jssdk, tenant_accounts, tenant_bind_qr, tenant_documents, mobile_auth,
+                 mobile_docs, pages, bind_pages, console_auth, console_tenants, console_tenant, console_tools)
 
 
 def collect_routes() -> list[Any]:

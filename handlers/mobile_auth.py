@@ -101,8 +101,9 @@ class OAuthHandler(HtmlAuthHandler):
             self.redirect_to(page_path(slug, "password" if signed.must_change_password else outcome.next))
             return
         self.set_openid_cookie(tenant, outcome.openid)
-        if outcome.next == "register":
-            self.redirect_to(page_path(slug, "register"))
+        if outcome.next == "register" or outcome.next.startswith("bind/"):
+            # Registration and a scanned bind code's confirmation need the openid, not a login.
+            self.redirect_to(page_path(slug, outcome.next))
         else:
             self.redirect_to(login_path(slug, outcome.next))
 

@@ -20,6 +20,13 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
        "form-action 'self'; frame-ancestors 'none'")
 
+
+def content_security_policy(frame_ancestors: list[str]) -> str:
+    """CSP of the phone pages; `[server] frame_ancestors` (checked origins) may show them in a frame."""
+    if not frame_ancestors:
+        return CSP
+    return CSP.replace("frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors))
+
 _ERROR_PAGES = {
     400: ("请求无效", "链接不完整或已失效，请从公众号菜单重新进入。"),
     403: ("无权访问", "您没有权限查看此页面。"),
@@ -50,7 +57,7 @@ class PageHandler(SessionHandler):
         return str(TEMPLATE_DIR)
 
     def set_default_headers(self) -> None:
-        self.set_header("Content-Security-Policy", CSP)
+        self.set_header("Content-Security-Policy", content_security_policy(self.gw.settings.server.frame_ancestors))
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "same-origin")
         self.set_header("Cache-Control", "no-store")

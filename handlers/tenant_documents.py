@@ -19,6 +19,11 @@ class CloseHandler(TenantApiHandler):
         self.write_json(await self.gw.documents.close(self.tenant, doc_id, self.json_body()))
 
 
+class ResendHandler(TenantApiHandler):
+    async def post(self, slug: str, doc_id: str) -> None:
+        self.write_json(await self.gw.documents.resend(self.tenant, doc_id, self.json_body()))
+
+
 class EventsHandler(TenantApiHandler):
     async def get(self, slug: str) -> None:
         page = parse_page(self.get_query_argument("after", None), self.get_query_argument("limit", None))
@@ -28,5 +33,6 @@ class EventsHandler(TenantApiHandler):
 ROUTES = [
     (rf"/api/v1/{SLUG}/documents/{DOC}", DocumentHandler),
     (rf"/api/v1/{SLUG}/documents/{DOC}/close", CloseHandler),
+    (rf"/api/v1/{SLUG}/documents/{DOC}/resend", ResendHandler),
     (rf"/api/v1/{SLUG}/events", EventsHandler),
 ]

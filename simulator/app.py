@@ -10,6 +10,7 @@ from tornado.log import access_log
 
 from simulator.common import error_body
 from simulator.control import control_routes
+from simulator.phone import phone_routes
 from simulator.state import SimulatorState
 from simulator.web import BaseHandler, query_dict
 
@@ -88,6 +89,7 @@ def make_app(state: SimulatorState) -> tornado.web.Application:
     return tornado.web.Application(
         [
             (r"/connect/oauth2/authorize", AuthorizeHandler, args),
+            *phone_routes(state),
             *control_routes(state),
             (r"/((?:cgi-bin|sns)/.+)", ApiHandler, args),
         ],

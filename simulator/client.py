@@ -49,11 +49,14 @@ class SimulatorClient:
         return await self._call("GET", "apps")
 
     async def add_user(
-        self, app_id: str, openid: str, subscribed: bool = True, snapshot: bool = False, unionid: str | None = None
+        self, app_id: str, openid: str, subscribed: bool = True, snapshot: bool = False, unionid: str | None = None,
+        nickname: str | None = None,
     ) -> Json:
         body = {"app_id": app_id, "openid": openid, "subscribed": subscribed, "snapshot": snapshot}
         if unionid is not None:
             body["unionid"] = unionid
+        if nickname is not None:
+            body["nickname"] = nickname
         return await self._call("POST", "users", body)
 
     async def users(self, app_id: str) -> Json:
@@ -123,6 +126,10 @@ class SimulatorClient:
         if event_key is not None:
             kw["event_key"] = event_key
         return await self.push(app_id, openid, "event", event=event, **kw)
+
+    async def scan(self, openid: str, ticket: str, app_id: str | None = None) -> Json:
+        """The user scans a parametric QR code (its ticket, or the URL it encodes)."""
+        return await self._call("POST", "scan", {"app_id": app_id, "openid": openid, "ticket": ticket})
 
     async def push_raw(
         self, url: str, query: dict[str, str], body: str, method: str = "POST", **kw: Any

@@ -66,6 +66,7 @@ def _add_user(state: SimulatorState, body: Json, query: dict[str, str]) -> Json:
         subscribed=bool(body.get("subscribed", True)),
         snapshot=bool(body.get("snapshot", False)),
         unionid=body.get("unionid"),
+        nickname=body.get("nickname"),
     )
     return user.to_json()
 
@@ -169,6 +170,21 @@ async def _push(state: SimulatorState, body: Json, query: dict[str, str]) -> Jso
     }
 
 
+async def _scan(state: SimulatorState, body: Json, query: dict[str, str]) -> Json:
+    """The user scans a parametric QR code (by ticket or the URL it encodes): a follower's scan pushes
+    SCAN with the bare scene, anyone else follows and pushes subscribe with qrscene_<scene>."""
+    code = state.qrcodes.find(str(body["ticket"]))
+    if body.get("app_id") not in (None, code.app_id):
+        raise ValueError("this QR code belongs to another account: scanning it opens that account")
+    openid = str(body["openid"])
+    user = state.users.setdefault(code.app_id, {}).get(openid)
+    following = user is not None and user.subscribed
+    push = {"app_id": code.app_id, "openid": openid, "type": "event", "extra": {"Ticket": code.ticket},
+            "event": "SCAN" if following else "subscribe",
+            "event_key": code.scene if following else f"qrscene_{code.scene}"}
+    return await _push(state, push, query)
+
+
 async def _push_raw(state: SimulatorState, body: Json, query: dict[str, str]) -> Json:
     raw = body.get("body", "")
     request = PushRequest(
@@ -222,6 +238,7 @@ _ROUTES: dict[str, dict[str, Action]] = {
     "oauth_code": {"POST": _oauth_code},
     "push": {"POST": _push},
     "push_raw": {"POST": _push_raw},
+    "scan": {"POST": _scan},
     "verify": {"POST": _verify},
 }
 

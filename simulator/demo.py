@@ -15,6 +15,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.httpserver import HTTPServer
 
 from gateway.root import Gateway
+from simulator.demo_receiver import Receiver, start_receiver
 from simulator.server import start_simulator
 from simulator.state import SimulatorState
 
@@ -192,35 +193,96 @@ async def start_demo(gw: Gateway) -> None:
     gw.settings.wechat.oauth_base = sim_url
     # Changed in place: services built at start hold this same client object.
     gw.wechat_http.api_base = sim_url
+    # The simulated phone shows the gateway's pages in its in-app browser pane (a frame).
+    gw.settings.server.frame_ancestors = [sim_url]
 
     api_key, fresh = await ensure_tenant(gw)
+    own = host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
+    gateway = f"http://{own}:{gw.settings.server.port}"
+    api = TenantApi(gateway, api_key)
+    receiver = Receiver(gw.registry.require(SLUG).secrets.webhook_secret, business_system(api), bind_code(api))
+    hook_server, hook_port = await start_receiver(own, receiver)
+    gw.on_stop(_stopper(hook_server))
+    receiver_url = f"http://{url_host}:{hook_port}/"
+    await gw.registry.patch(SLUG, {"webapi_url": f"{receiver_url}hook"})
     tenant = gw.registry.require(SLUG)
+
+    var = gw.settings.var_path
+    seeding = fresh or not (var / SEEDED_FILE).exists()
+    first, others = ACCOUNTS[0]["login"], [a["login"] for a in ACCOUNTS[1:]]
     state.add_app(APP_ID, secret=tenant.secrets.app_secret, token=tenant.secrets.token,
                   original_id=tenant.original_id or "gh_demo0000001", message_mode=tenant.message_mode,
                   callback_url=f"{gw.public_url}/wx/{SLUG}/callback", oauth_domains=[url_host],
-                  templates=[t["template_id"] for t in tenant.templates.values()])
+                  templates=[t["template_id"] for t in tenant.templates.values()], name=tenant.name,
+                  template_titles=TEMPLATE_TITLES, template_labels=TEMPLATE_LABELS,
+                  hint=walkthrough(first, receiver_url))
     for account in ACCOUNTS:
-        state.add_user(APP_ID, openid_of(account["login"]))
-    state.set_current_user(APP_ID, openid_of(ACCOUNTS[0]["login"]))
+        # The person trying the demo follows the account themselves (a returning one already did).
+        state.add_user(APP_ID, openid_of(account["login"]), nickname=account["name"],
+                       subscribed=account["login"] != first or not seeding)
+    state.set_current_user(APP_ID, openid_of(first))
+    try:
+        await gw.menus.push_default(tenant, actor="demo")
+    except Exception as exc:
+        log.warning("demo: the menu was not pushed (%s)", exc)
 
-    var = gw.settings.var_path
-    if fresh or not (var / SEEDED_FILE).exists():
-        own = host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
-        gateway = f"http://{own}:{gw.settings.server.port}"
-        await seed(TenantApi(gateway, api_key), gateway, fresh)
+    if seeding:
+        await seed(api, gateway, fresh)
         (var / SEEDED_FILE).write_text("accounts and documents of the demo tenant were created\n")
 
-    first, others = ACCOUNTS[0]["login"], [a["login"] for a in ACCOUNTS[1:]]
+    phone_url = f"{sim_url}/_sim/phone?app_id={APP_ID}&openid={openid_of(first)}"
     print("Demo ready (tenant \"demo\", WeChat simulated in this process).", flush=True)
+    print(f"  Open first: {phone_url}", flush=True)
+    print("      the simulated phone; its side panel walks you through follow, menu, bind, notification and"
+          " approval", flush=True)
+    print(f"  Business system (webhooks received, signatures checked): {receiver_url}", flush=True)
     print(f"  Demo entry URL: {gw.public_url}/wx/{SLUG}/entry?next=inbox", flush=True)
-    print(f"      open it in a browser: the simulator's authorize page signs you in as WeChat user "
-          f"{openid_of(first)}; bind it as {first} / {PASSWORD}", flush=True)
+    print(f"      the phone's in-app browser opens links like this one; bind {first} / {PASSWORD}", flush=True)
     print(f"      {', '.join(others)} (same password) are bound to {', '.join(openid_of(o) for o in others)};"
           f" their template messages are in the simulator's /_sim/sent", flush=True)
-    print(f"  Simulator URL: {sim_url}  (control API under /_sim/, e.g. {sim_url}/_sim/sent?app_id={APP_ID};"
-          f" POST /_sim/current_user {{\"app_id\", \"openid\"}} switches the phone's user)", flush=True)
+    print(f"  Simulator URL: {sim_url}  (control API under /_sim/, e.g. {sim_url}/_sim/sent?app_id={APP_ID})",
+          flush=True)
     print(f"  Admin API: {gw.public_url}/admin/api/tenants  (Bearer token in {var / 'operator_token'})", flush=True)
+    print(f"  Console: {gw.public_url}/console/login  (sign in with the operator token)", flush=True)
     print(f"  Tenant API: {gw.public_url}/api/v1/{SLUG}  (Bearer key in {var / KEY_FILE})", flush=True)
+
+
+TEMPLATE_TITLES = {"tpl_demo_approver": "待审批提醒", "tpl_demo_cc": "抄送提醒"}
+TEMPLATE_LABELS = {"thing1": "单据", "thing2": "申请人", "time3": "提交时间"}
+
+
+def walkthrough(login: str, receiver_url: str) -> str:
+    """The steps the phone's side panel shows to someone trying the demo."""
+    return (f"1. 点「关注公众号」：公众号回复欢迎语和绑定链接。\n"
+            f"2. 点底部菜单「待办数」：还没绑定时，回复提示先绑定。\n"
+            f"3. 点回复里的链接，在打开的网页里用 {login} / {PASSWORD} 登录并绑定"
+            f"（或在业务系统页面生成绑定二维码，用右边的「扫一扫」扫描）。\n"
+            f"4. 绑定后，业务系统重新发送张三的待办：聊天里出现「待审批提醒」卡片。\n"
+            f"5. 关闭网页，点卡片的「详情」，在单据页点「同意」。\n"
+            f"6. 打开业务系统页面 {receiver_url} ，可以看到签名有效的审批结果。")
+
+
+def bind_code(api: TenantApi) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    async def make(login: str) -> dict[str, Any]:
+        status, code = await api.call("POST", f"/accounts/{quote(login, safe='')}/bind-qr", {})
+        if status != 201:
+            raise RuntimeError(f"bind-qr for {login} answered {status}")
+        return dict(code)
+    return make
+
+
+def business_system(api: TenantApi) -> Callable[[dict[str, Any]], Awaitable[None]]:
+    """What the demo's business system does with an event: a newly bound account gets its documents
+    sent again (a repeated PUT queues everyone whose earlier notification found them unbound)."""
+    async def react(event: dict[str, Any]) -> None:
+        if event.get("type") != "account.bound":
+            return
+        login = (event.get("data") or {}).get("login")
+        for doc in DOCUMENTS:
+            if login in doc["approvers"] or login in doc["cc"]:
+                path = f"/documents/{quote(doc['id'], safe='')}"
+                await api.call("PUT", path, {k: v for k, v in doc.items() if k != "id"})
+    return react
 
 
 def _stopper(server: HTTPServer) -> Callable[[], Awaitable[None]]:

@@ -28,6 +28,11 @@ class App:
     daily_template_quota: int = 100000
     blocked_ip: str | None = None
     templates: set[str] | None = None
+    # Only for the simulated phone: the account's name, template titles by id, a hint for the person.
+    name: str = ""
+    template_titles: dict[str, str] = field(default_factory=dict)
+    template_labels: dict[str, str] = field(default_factory=dict)  # data key (thing1) -> label shown
+    hint: str = ""
 
     @classmethod
     def create(cls, app_id: str, **fields: Any) -> App:
@@ -82,6 +87,10 @@ class App:
             "daily_template_quota": self.daily_template_quota,
             "blocked_ip": self.blocked_ip,
             "templates": sorted(self.templates) if self.templates is not None else None,
+            "name": self.name,
+            "template_titles": dict(self.template_titles),
+            "template_labels": dict(self.template_labels),
+            "hint": self.hint,
         }
 
 
@@ -94,10 +103,12 @@ class User:
     snapshot: bool = False
     subscribe_time: int = 0
     unionid: str | None = None
+    nickname: str = ""  # shown by the simulated phone's user switcher only
 
     def to_json(self) -> dict[str, Any]:
         return {
             "openid": self.openid,
+            "nickname": self.nickname,
             "subscribed": self.subscribed,
             "snapshot": self.snapshot,
             "subscribe_time": self.subscribe_time,

@@ -13,6 +13,7 @@ from simulator.common import Clock, WxError, error_body
 from simulator.menus import validate_menu
 from simulator.models import App, User
 from simulator.oauth import SCOPES, OAuthStore
+from simulator.qrcodes import QrStore
 from simulator.templates import TemplateStore
 from simulator.tokens import TokenStore
 
@@ -62,6 +63,8 @@ class SimulatorState:
         self.tokens = TokenStore(self.clock)
         self.templates = TemplateStore(self.clock)
         self.oauth = OAuthStore(self.clock)
+        self.qrcodes = QrStore(self.clock)
+        self.chats: dict[tuple[str, str], list[dict[str, Any]]] = {}  # the simulated phone's chat log
         self.faults: list[Fault] = []
         self.latencies: dict[str, float] = {}
         self.calls: Counter[tuple[str, str | None]] = Counter()
@@ -74,6 +77,7 @@ class SimulatorState:
             "cgi-bin/menu/get": ("GET", self._menu_get),
             "cgi-bin/menu/delete": ("GET", self._menu_delete),
             "cgi-bin/user/info": ("GET", self._user_info),
+            "cgi-bin/qrcode/create": ("POST", self._qrcode_create),
             "sns/oauth2/access_token": ("GET", self._sns_access_token),
         }
 
@@ -111,6 +115,7 @@ class SimulatorState:
         subscribed: bool = True,
         snapshot: bool = False,
         unionid: str | None = None,
+        nickname: str | None = None,
     ) -> User:
         self.app(app_id)
         if not openid:
@@ -124,6 +129,8 @@ class SimulatorState:
         user.subscribed, user.snapshot = bool(subscribed), bool(snapshot)
         if unionid is not None:
             user.unionid = unionid
+        if nickname is not None:
+            user.nickname = str(nickname)
         return user
 
     def set_subscribed(self, app_id: str, openid: str, subscribed: bool) -> None:
@@ -281,6 +288,10 @@ class SimulatorState:
         app = self._app_by_token(query)
         self.menus[app.app_id] = validate_menu(self._json(body, reject_escapes=True))
         return {"errcode": 0, "errmsg": "ok"}
+
+    def _qrcode_create(self, query: Query, body: bytes) -> dict[str, Any]:
+        app = self._app_by_token(query)
+        return self.qrcodes.create(app.app_id, self._json(body))
 
     def _menu_get(self, query: Query, body: bytes) -> dict[str, Any]:
         app = self._app_by_token(query)

@@ -13,8 +13,8 @@ from gateway.platform.links import entry_url
 from gateway.platform.tenant import Tenant
 from gateway.wechat.xmlmsg import build_news_reply, build_text_reply
 
-__all__ = ["DeliveryHook", "FollowerRecorder", "InboxProvider", "Links", "MessageContext", "Reply", "Rule",
-           "compose", "route"]
+__all__ = ["BindScans", "DeliveryHook", "FollowerRecorder", "InboxProvider", "Links", "MessageContext", "NoBindScans",
+           "Reply", "Rule", "compose", "route"]
 
 
 class InboxProvider(Protocol):
@@ -24,6 +24,18 @@ class InboxProvider(Protocol):
 
 class FollowerRecorder(Protocol):
     async def record(self, tenant: Tenant, openid: str, subscribed: bool) -> None: ...
+
+
+class BindScans(Protocol):
+    async def scanned(self, tenant: Tenant, openid: str, scene: str) -> str | None:
+        """The reply to a scan of a parametric QR code with this scene; None when it is no bind code."""
+
+
+class NoBindScans:
+    """Until scan-to-bind is wired no scene is a bind code."""
+
+    async def scanned(self, tenant: Tenant, openid: str, scene: str) -> str | None:
+        return None
 
 
 # (tenant, msgid as WeChat wrote it in MsgID, raw Status such as "success" or "failed:user block")
@@ -87,6 +99,7 @@ class MessageContext:
     # Loop time by which lookups in storage (the 待办 count) must have answered, so that WeChat
     # gets a reply within 2 s whatever the database does; None: no such bound.
     lookup_deadline: float | None = None
+    bind_scans: BindScans = field(default_factory=NoBindScans)
 
     def lookup_seconds(self, default: float) -> float:
         if self.lookup_deadline is None:
@@ -108,6 +121,14 @@ class MessageContext:
     @property
     def event_key(self) -> str:
         return self.message.get("EventKey", "")
+
+    @property
+    def scene(self) -> str:
+        """The scene of a parametric QR code scan: SCAN carries it bare, subscribe as qrscene_<scene>."""
+        key = self.event_key
+        if self.event.lower() == "subscribe":
+            return key[len("qrscene_"):] if key.startswith("qrscene_") else ""
+        return key if self.event == "SCAN" else ""
 
     @property
     def content(self) -> str:

@@ -26,9 +26,27 @@ def _keyword_reply(ctx: MessageContext) -> str | None:
     return None
 
 
+async def _bind_reply(ctx: MessageContext) -> str | None:
+    """The reply to a scan of a bind QR code (None for another scene), within the callback's bound."""
+    try:
+        return await asyncio.wait_for(ctx.bind_scans.scanned(ctx.tenant, ctx.openid, ctx.scene),
+                                      ctx.lookup_seconds(COUNT_SECONDS))
+    except (asyncio.TimeoutError, StorageError):
+        return "暂时无法处理这次扫码，请稍后再扫一次二维码。"
+
+
 async def welcome(ctx: MessageContext) -> Reply:
     await ctx.followers.record(ctx.tenant, ctx.openid, True)
+    if ctx.scene:  # followed by scanning a parametric QR code, e.g. a bind code
+        reply = await _bind_reply(ctx)
+        if reply is not None:
+            return ctx.text(reply)
     return ctx.text(f"欢迎关注{ctx.tenant.name}！\n请先绑定您的账号，之后待办会在这里通知您：\n{ctx.links.binding}")
+
+
+async def qr_scan(ctx: MessageContext) -> Reply | None:
+    reply = await _bind_reply(ctx)
+    return ctx.text(reply) if reply is not None else None
 
 
 async def farewell(ctx: MessageContext) -> None:
@@ -70,6 +88,7 @@ RULES: list[Rule] = [
     #    name                 handler             message type        event / event key / keywords
     Rule("subscribe",         welcome,            msg_type="event",   event="subscribe"),
     Rule("unsubscribe",       farewell,           msg_type="event",   event="unsubscribe"),
+    Rule("qr_scan",           qr_scan,            msg_type="event",   event="SCAN"),
     Rule("inbox_text",        pending,            msg_type="text",    keywords=("待办", "todo")),
     Rule("inbox_click",       pending,            msg_type="event",   event="CLICK", event_key="INBOX"),
     Rule("unbind_click",      unbind_hint,        msg_type="event",   event="CLICK", event_key="UNBIND"),

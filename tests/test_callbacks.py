@@ -218,7 +218,8 @@ async def test_event_dedupe_by_sender_time_and_event(env):
         # Same sender and time, another event: a different push, handled.
         r = await wx.post(wx.event("subscribe", create_time=t))
         assert "欢迎" in wx.reply(r)["Content"]
-        assert await g.gw.callbacks.followers.is_subscribed(g.gw.registry.require("acme"), OPENID) is True
+        # The follower note is written after the answer: wait for it.
+        await wait_for(lambda: g.gw.callbacks.followers.is_subscribed(g.gw.registry.require("acme"), OPENID))
         # Same event and time from another user, or a second later: handled too.
         await wx.post(wx.event("CLICK", "INBOX", openid="oOther", create_time=t))
         await wx.post(wx.event("CLICK", "INBOX", create_time=t + 1))

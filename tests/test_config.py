@@ -134,3 +134,16 @@ def test_event_loop_setting():
     assert load_settings(env={"GATEWAY_SERVER_EVENT_LOOP": "asyncio"}).server.event_loop == "asyncio"
     with pytest.raises(SettingsError, match="event_loop"):
         load_settings(env={"GATEWAY_SERVER_EVENT_LOOP": "trio"})
+
+
+def test_frame_ancestors_are_checked_origins(tmp_path):
+    from handlers.pages import content_security_policy
+    assert load_settings(env={}).server.frame_ancestors == []
+    assert "frame-ancestors 'none'" in content_security_policy([])
+    s = load_settings(env={"GATEWAY_SERVER_FRAME_ANCESTORS": "http://127.0.0.1:9009, https://sim.example.com"})
+    csp = content_security_policy(s.server.frame_ancestors)
+    assert csp.endswith("frame-ancestors http://127.0.0.1:9009 https://sim.example.com")
+    assert "frame-ancestors 'none'" not in csp
+    for bad in ("*", "http://a.example; script-src *", "javascript:alert(1)", "http://a.example/path"):
+        with pytest.raises(SettingsError):
+            load_settings(env={"GATEWAY_SERVER_FRAME_ANCESTORS": bad})

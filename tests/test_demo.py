@@ -116,6 +116,8 @@ async def test_demo_runs_the_inbox_flow_and_restarts_on_the_same_var(tmp_path):
     port = free_port()
     gateway = f"http://127.0.0.1:{port}"
     async with run_demo(tmp_path, port) as demo:
+        phone = (await demo.wait_for_line(r"Open first: (\S+)")).group(1)
+        business = (await demo.wait_for_line(r"Business system .*: (\S+)")).group(1)
         entry = (await demo.wait_for_line(r"Demo entry URL: (\S+)")).group(1)
         sim = (await demo.wait_for_line(r"Simulator URL: (\S+)")).group(1)
         await demo.wait_for_line(r"Gateway listening")
@@ -124,10 +126,22 @@ async def test_demo_runs_the_inbox_flow_and_restarts_on_the_same_var(tmp_path):
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         api_key = key_file.read_text().strip()
 
+        assert phone == f"{sim}/_sim/phone?app_id=wxdemo000000000001&openid=o_demo_zhangsan"
+        first_urls = [line for line in demo.lines if "http://" in line]
+        assert "Open first:" in first_urls[0]  # the one URL to open first comes first
         browser = Browser(gateway)
         try:
             ready = await browser.fetch(f"{gateway}/readyz")
             assert ready.code == 200, ready.body
+            page = await browser.fetch(phone)
+            assert page.code == 200 and "模拟手机".encode() in page.body
+            state = json.loads((await browser.fetch(
+                f"{sim}/_sim/phone/api/state?app_id=wxdemo000000000001&openid=o_demo_zhangsan")).body)
+            assert [b["name"] for b in state["menu"]["button"]] == ["待办", "待办数", "我的"]
+            assert state["subscribed"] is False and "zhangsan / " + PASSWORD in state["app"]["hint"]
+            assert {u["nickname"] for u in state["users"]} == {"张三", "李四", "王五"}
+            desk = await browser.fetch(business)
+            assert desk.code == 200 and "演示业务系统".encode() in desk.body
             r = await browser.fetch(entry)
             assert r.code == 302
             authorize = r.headers["Location"]
@@ -147,6 +161,17 @@ async def test_demo_runs_the_inbox_flow_and_restarts_on_the_same_var(tmp_path):
             assert json.loads(r.body) == {"ok": True, "must_change_password": False}
             r = await browser.fetch(f"{gateway}/wx/demo/inbox")
             assert r.code == 200 and b'data-page="inbox"' in r.body
+            # The business system got the signed account.bound (lisi's and wangwu's, then zhangsan's).
+            for _ in range(150):
+                desk = (await browser.fetch(business)).body.decode()
+                if desk.count("微信绑定") >= 3:
+                    break
+                await asyncio.sleep(0.1)
+            assert desk.count("微信绑定") >= 3 and "签名有效" in desk and "签名无效" not in desk
+            made = await browser.fetch(business + "bind-qr", "POST", {})
+            assert made.code == 302  # the desktop's bind-qr call; a departed/pending account would fail
+            desk = (await browser.fetch(business)).body.decode()
+            assert "/wx/demo/bind-qr.png?ticket=" in desk and "http://weixin.qq.com/q/" in desk
             inbox = json.loads((await browser.fetch(f"{gateway}/wx/demo/api/inbox")).body)
             assert inbox["account"]["name"] == "张三"
             roles = {d["id"]: d["role"] for d in inbox["documents"]}
@@ -160,7 +185,7 @@ async def test_demo_runs_the_inbox_flow_and_restarts_on_the_same_var(tmp_path):
                 if len(sent) >= 3:
                     break
                 await asyncio.sleep(0.1)
-            assert sorted((m["touser"], m["url"]) for m in sent) == [
+            assert sorted((m["touser"], m["url"]) for m in sent if m["touser"] != "o_demo_zhangsan") == [
                 ("o_demo_lisi", f"{gateway}/wx/demo/entry?next=doc/LV-2026-0078"),
                 ("o_demo_lisi", f"{gateway}/wx/demo/entry?next=doc/PR-2026-0012"),
                 ("o_demo_wangwu", f"{gateway}/wx/demo/entry?next=doc/PR-2026-0012")]

@@ -130,6 +130,7 @@ def test_processes_fork_workers_and_stop_cleanly(tmp_path, env, backend):
                 pids.add(json.loads(resp.read())["pid"])
             if len(pids) == 2:
                 break
+            time.sleep(0.05)  # the second worker may still be starting (migrations wait on one lock)
         assert len(pids) == 2, "both workers answer on the one port"
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)

@@ -236,3 +236,28 @@ async def test_claim_queries_use_their_index_without_filesort(env):
         await asyncio.gather(*holders)
         ids = [i for batch in taken for i in batch]
         assert [len(batch) for batch in taken] == [15, 15, 10] and len(set(ids)) == 40
+
+
+async def test_a_row_that_gave_up_is_sent_again_when_the_tenant_asks(env):
+    async with Simulator() as sim:
+        async with env.gateway(wechat=sim.wechat()) as g:
+            key, app_id = await _tenant(g, sim, logins=("alice", "bob"))
+            await g.gw.delivery.stop()  # the row is made to give up by hand below
+            await _put(g, key, approvers=("alice", "bob"))
+            await g.gw.storage.execute("UPDATE outbox SET state = 'dead', attempts = 16")
+            await g.gw.storage.execute("UPDATE document_recipients SET delivery = 'failed:gave_up'")
+            again = await g.request("PUT", "/api/v1/acme/documents/PO-1", document(["alice", "bob"]), token=key)
+            assert again.json["notifications"][0]["status"] == "already_notified"  # a PUT never re-sends by itself
+            resend = lambda body: g.request("POST", "/api/v1/acme/documents/PO-1/resend", body, token=key)
+            r = await resend({"login": "alice"})
+            assert r.status == 200 and r.json["requeued"] == [{"login": "alice", "role": "approver",
+                                                                "delivery": "queued"}]
+            assert (await resend({"login": "alice"})).status == 409       # on its way now
+            assert (await resend({"login": "nobody"})).status == 404
+            assert (await resend({"login": "bob", "role": "cc"})).status == 404
+            assert (await resend({"role": "approver"})).status == 400
+            g.gw.delivery.start()
+            await wait_for(lambda: sim.state.call_count("cgi-bin/message/template/send") == 1)
+            assert await _deliveries(g, key) == ["sent", "failed:gave_up"]
+            await g.request("POST", "/api/v1/acme/documents/PO-1/close", {"status": "approved"}, token=key)
+            assert (await resend({"login": "bob"})).status == 409         # closed

@@ -12,6 +12,7 @@ from gateway.wechat.xmlmsg import parse_xml
 from tenants import default
 from gateway.platform.tenant import Tenant, TenantSecrets
 from tenants import Links, MessageContext, Reply, Rule, compose, route
+from harness import wait_for
 from wechat_push import OPENID, SpyInbox, WeChat
 
 PUBLIC = "https://gw.example.com"
@@ -101,7 +102,7 @@ def test_compose_replaces_by_name_and_puts_new_rules_first():
 
 def test_default_table_reads_as_documented():
     names = [rule.name for rule in default.RULES]
-    assert names == ["subscribe", "unsubscribe", "inbox_text", "inbox_click", "unbind_click",
+    assert names == ["subscribe", "unsubscribe", "qr_scan", "inbox_text", "inbox_click", "unbind_click",
                      "template_finished", "keyword_replies"]
 
 
@@ -242,10 +243,14 @@ async def test_subscribe_welcomes_with_binding_link_and_unsubscribe_is_recorded(
         tenant = g.gw.registry.require("acme")
         reply = wx.reply(await wx.post(wx.event("subscribe", "qrscene_123")))
         assert f"{HTTP_PUBLIC}/wx/acme/entry?next=inbox" in reply["Content"] and "欢迎" in reply["Content"]
-        assert await g.gw.callbacks.followers.is_subscribed(tenant, OPENID) is True
+        # Follower notes are written after the answer: wait for them.
+        await wait_for(lambda: g.gw.callbacks.followers.is_subscribed(tenant, OPENID))
         r = await wx.post(wx.event("unsubscribe", create_time=int(g.gw.clock.now()) + 1))
         assert r.text == "success"
-        assert await g.gw.callbacks.followers.is_subscribed(tenant, OPENID) is False
+
+        async def unsubscribed() -> bool:
+            return await g.gw.callbacks.followers.is_subscribed(tenant, OPENID) is False
+        await wait_for(unsubscribed)
         row = await g.gw.storage.fetchone("SELECT subscribed FROM followers WHERE tenant_id = ? AND openid = ?",
                                           (tenant.id, OPENID))
         assert row is not None and int(row["subscribed"]) == 0

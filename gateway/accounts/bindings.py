@@ -40,16 +40,17 @@ class BindingStore:
         self.storage, self.audit, self.events, self.state, self.clock = storage, audit, events, state, clock
 
     async def bind(self, tenant: Tenant, account_id: int, login: str, openid: str, actor: str,
-                   password_hash: str | None = None) -> int:
+                   password_hash: str | None = None, require_active: bool = False) -> int:
         """Bind openid to the account, ending whatever binding either had; returns the binding id.
         Binding a pair already bound changes nothing and returns the existing binding. With
         `password_hash` (the hash a sign-in just checked) the account must still be active with
-        that hash, under its row lock, else BindRefused."""
+        that hash, under its row lock, else BindRefused; with `require_active` (a bind without a
+        password, e.g. a scanned bind QR code) it must still be active."""
         for attempt in range(BIND_ATTEMPTS):
             try:
                 async with self.storage.transaction() as tx:
                     binding_id, created = await self._bind(tx, tenant, account_id, login, openid, actor,
-                                                           password_hash)
+                                                           password_hash, require_active)
                 break
             except StorageError as exc:
                 if not _is_race(exc) or attempt == BIND_ATTEMPTS - 1:
@@ -62,18 +63,18 @@ class BindingStore:
         return binding_id
 
     async def _bind(self, tx: Executor, tenant: Tenant, account_id: int, login: str, openid: str,
-                    actor: str, password_hash: str | None) -> tuple[int, bool]:
+                    actor: str, password_hash: str | None, require_active: bool = False) -> tuple[int, bool]:
         # Locking the account row serialises binds of one account (and orders them against a
         # depart or reset, which lock it too); the unique keys settle the rest.
         account = await tx.fetchone(
             f"SELECT status, password_hash FROM accounts WHERE tenant_id = ? AND id = ?{self.storage.for_update}",
             (tenant.id, account_id))
-        if password_hash is not None:
+        if password_hash is not None or require_active:
             if account is None or account["status"] == "departed":
                 raise BindRefused("departed")
             if account["status"] != "active":
                 raise BindRefused("pending")
-            if account["password_hash"] != password_hash:
+            if password_hash is not None and account["password_hash"] != password_hash:
                 raise BindRefused("password_changed")
         current = await tx.fetchall(
             "SELECT b.id, b.account_id, b.openid, a.login FROM bindings b"

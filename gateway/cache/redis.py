@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
+from redis.asyncio.sentinel import Sentinel
 from redis.exceptions import RedisError
 
 from gateway.cache.base import Cache, CacheError, Listener
@@ -33,17 +34,53 @@ def _split_prefix(url: str) -> tuple[str, str]:
     return urlunsplit(parts._replace(query=rest)), prefix
 
 
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
+def parse_sentinel_url(url: str) -> tuple[list[tuple[str, int]], str, int]:
+    """redis+sentinel://host:26379,host2:26379/<service>/<db>: the sentinels, the service, the db."""
+    parts = urlsplit(url)
+    hosts = []
+    for item in parts.netloc.split(","):
+        host, _, port = item.rpartition(":") if ":" in item else (item, "", "26379")
+        hosts.append((host or "127.0.0.1", int(port or 26379)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError("a redis+sentinel:// URL names the service: redis+sentinel://host:26379/mymaster/0")
+    return hosts, path[0], int(path[1]) if len(path) > 1 else 0
+
+
 class RedisCache(Cache):
+    """Redis, or with `redis+sentinel://` the primary that Sentinel names (found again after a failover)."""
+
     def __init__(self, url: str, timeout: float = 0.5) -> None:
         url, self._prefix = _split_prefix(url)
-        # A blocking pool: a burst beyond max_connections waits briefly for a free connection
-        # instead of failing at once with "Too many connections".
-        pool = aioredis.BlockingConnectionPool.from_url(
-            url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
-            retry_on_timeout=False, health_check_interval=30, max_connections=256, timeout=2)
-        self._client: Any = aioredis.Redis(connection_pool=pool, retry=None)
         self._url = url
+        self._timeout = timeout
+        self._sentinel: Any = None
+        if url.startswith(SENTINEL_SCHEME):
+            hosts, self._service, self._db = parse_sentinel_url(url)
+            self._sentinel = Sentinel(hosts, sentinel_kwargs={"socket_timeout": timeout,
+                                                              "socket_connect_timeout": timeout})
+            self._client: Any = self._sentinel_client()
+        else:
+            # A blocking pool: a burst beyond max_connections waits briefly for a free connection
+            # instead of failing at once with "Too many connections".
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout,
+                retry_on_timeout=False, health_check_interval=30, max_connections=256, timeout=2)
+            self._client = aioredis.Redis(connection_pool=pool, retry=None)
         self._tasks: list[asyncio.Task[None]] = []
+
+    def _sentinel_client(self) -> Any:
+        return self._sentinel.master_for(
+            self._service, db=self._db, decode_responses=True, socket_timeout=self._timeout,
+            socket_connect_timeout=self._timeout, retry_on_timeout=False, retry=None)
+
+    def _listener_client(self) -> Any:
+        if self._sentinel is not None:
+            return self._sentinel_client()
+        return aioredis.Redis.from_url(self._url, decode_responses=True, socket_connect_timeout=1)
 
     async def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -85,7 +122,7 @@ class RedisCache(Cache):
         while True:
             pubsub = None
             try:
-                client = aioredis.Redis.from_url(self._url, decode_responses=True, socket_connect_timeout=1)
+                client = self._listener_client()
                 pubsub = client.pubsub()
                 await pubsub.subscribe(self._prefix + channel)
                 while True:

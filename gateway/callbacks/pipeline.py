@@ -24,7 +24,7 @@ from gateway.storage import Storage, StorageError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 from gateway.platform.tenant import Tenant
-from tenants import DeliveryHook, InboxProvider, Links, MessageContext, Rule, route
+from tenants import BindScans, DeliveryHook, InboxProvider, Links, MessageContext, NoBindScans, Rule, route
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,11 @@ class _FollowersLater:
 
 def _later(hook: DeliveryHook, background: Background) -> DeliveryHook:
     """A delivery report recorded after the answer (WeChat only needs `success`)."""
+    async def run(tenant: Tenant, msgid: str, status: str) -> None:
+        await hook(tenant, msgid, status)
+
     async def record(tenant: Tenant, msgid: str, status: str) -> None:
-        background.spawn(hook(tenant, msgid, status), "delivery report")
+        background.spawn(run(tenant, msgid, status), "delivery report")
     return record
 
 
@@ -105,9 +108,10 @@ def _where(exc: BaseException) -> str:
 class CallbackService:
     def __init__(self, storage: Storage, cache: Cache, clock: Clock, tenants: TenantsBySlug, state: TenantState,
                  metrics: Metrics, public_url: str, inbox: InboxProvider,
-                 deliveries: DeliveryHook, rulebook: RuleBook) -> None:
+                 deliveries: DeliveryHook, rulebook: RuleBook, bind_scans: BindScans | None = None) -> None:
         self.tenants, self.clock, self.state, self.metrics = tenants, clock, state, metrics
         self.public_url, self.inbox, self.deliveries, self.rulebook = public_url, inbox, deliveries, rulebook
+        self.bind_scans: BindScans = bind_scans or NoBindScans()
         self.followers = FollowerStore(storage, clock)
         self.background = Background()
         self._followers_later = _FollowersLater(self.followers, self.background)
@@ -253,7 +257,7 @@ class CallbackService:
         return MessageContext(
             tenant=tenant, message=message, links=Links(self.public_url, tenant.slug), inbox=self.inbox,
             deliveries=_later(self.deliveries, self.background), followers=self._followers_later, clock=self.clock,
-            lookup_deadline=lookup_deadline)
+            lookup_deadline=lookup_deadline, bind_scans=self.bind_scans)
 
     async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:

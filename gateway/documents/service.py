@@ -219,6 +219,37 @@ class DocumentService:
         return {**document_view(doc), "recipients": [
             {**_decision_view(r), "delivery": r["delivery"]} for r in rows if r["active"]]}
 
+    async def resend(self, tenant: Tenant, doc_id: str, body: Any) -> dict[str, Any]:
+        """Queue again a recipient's notification that failed for good (`failed:…`, gave_up included)
+        or found them unbound: the tenant's deliberate choice, never automatic."""
+        if not isinstance(body, dict) or not set(body) <= {"login", "role"} or not isinstance(body.get("login"), str) \
+                or body.get("role", "approver") not in ("approver", "cc"):
+            raise Invalid('the body must be {"login": "…", "role": "approver|cc"}')
+        role = body.get("role")
+        who = await self.people.recipient(tenant, body["login"])
+        now = self.clock.now()
+        requeued: list[dict[str, str]] = []
+        async with self.storage.transaction() as tx:
+            doc = await self._require(tx, tenant, doc_id, lock=True)
+            if doc["status"] != "open":
+                raise Conflict("the document is closed", {"status": doc["status"]})
+            rows = [r for r in await self._recipient_rows(tx, doc["id"])
+                    if r["active"] and r["login"] == who.login and (role is None or r["role"] == role)]
+            if not rows:
+                raise NotFound("no such recipient of this document", {"login": body["login"]})
+            for row in rows:
+                if not (str(row["delivery"]).startswith("failed:") or row["delivery"] == "unbound"):
+                    raise Conflict("this notification was delivered or is on its way",
+                                   {"login": row["login"], "role": row["role"], "delivery": row["delivery"]})
+                await tx.execute("UPDATE document_recipients SET msgid = NULL WHERE id = ?", (row["id"],))
+                delivery = await self._notify(tx, tenant, doc["id"], row["login"], row["role"],
+                                              {**row, "msgid": None, "delivery": "unbound"}, who, now)
+                requeued.append({"login": row["login"], "role": row["role"], "delivery": delivery})
+            await self.audit.record(tenant.id, "api", "notification.resent", doc_id,
+                                    {"login": who.login, "roles": [r["role"] for r in requeued]}, ex=tx)
+        self.workers.wake()
+        return {"requeued": requeued}
+
     async def close(self, tenant: Tenant, doc_id: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict) or set(body) != {"status"} or body["status"] not in CLOSED:
             raise Invalid("the body must be {\"status\": \"approved|rejected|withdrawn\"}")

@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 import logging
 import random
-from gateway.cache import Cache
+from gateway.cache import Cache, CacheError
+from gateway.documents.busy import BusyBreaker
 from gateway.documents.outbox import Claimed, Outbox
 from gateway.documents.recipient_lookup import RecipientLookup
 from gateway.documents.recipients import PeopleDirectory, TenantsById
@@ -14,10 +15,11 @@ from gateway.platform.clock import Clock
 from gateway.platform.links import document_next, entry_url
 from gateway.platform.metrics import Metrics
 from gateway.platform.tenant_state import TenantState
-from gateway.storage import Storage
+from gateway.platform.outages import OutageLog
+from gateway.storage import Storage, StorageError
 from gateway.tokens.centre import TokenCentre
 from gateway.wechat.api.client import WeChatHttp
-from gateway.wechat.api.errors import (PermanentError, QuotaExceeded, UserUnreachable, WeChatError)
+from gateway.wechat.api.errors import PermanentError, QuotaExceeded, Retryable, UserUnreachable, WeChatError
 from gateway.wechat.api.template import send_template
 from gateway.wechat.template_data import render_template_data
 from gateway.platform.tenant import Tenant
@@ -29,6 +31,7 @@ RETRY_FIRST = 2.0             # the first retry comes within 2 s
 RETRY_CAP = 300.0             # and retries are never more than 5 minutes apart
 MINUTE_QUOTA_WAIT = 60.0      # 45011: WeChat says "retry next minute"
 QUOTA_PAUSE = 60.0            # 45009: look again a minute later, without counting an attempt
+OUTAGE_WAIT = 2.0             # a row met by a storage or cache outage looks again 2-4 s later, uncounted
 PACE_SLEEP_MAX = 0.25         # a slot this close is waited for in memory; later ones go back to the table
 TEMPLATE_ERRORS = {40036: "invalid_template", 40037: "invalid_template", 47003: "invalid_data"}
 FINISH_KEY = "tplfinish:{tenant}:{msgid}"
@@ -120,6 +123,9 @@ class TemplateSender:
         self._template_errors: dict[int, str] = {}  # tenant id -> role whose template WeChat refused
         self.recorder = SentRecorder(outbox)
         self.recipients = RecipientLookup(people)
+        self.outage = OutageLog(log, "template sends")
+        self.busy = BusyBreaker()
+        self.wechat_outage = OutageLog(log, "template sends")
         # One attempt must end well inside the lease, or another worker would send it too.
         self.attempt_timeout = outbox.lease_seconds * 0.8
 
@@ -129,9 +135,17 @@ class TemplateSender:
     async def process(self, item: Claimed) -> None:
         try:
             await self._process(item)
+            self.outage.answered()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # a bug or a back end down: count it, so a poison row ends
+        except (CacheError, StorageError) as exc:
+            # A back end down is not an attempt: the row waits (uncounted) and goes out once it answers.
+            self.outage.failed("cache" if isinstance(exc, CacheError) else "storage", exc)
+            try:
+                await self.outbox.defer(item, self.clock.now() + OUTAGE_WAIT * random.uniform(1.0, 2.0), paced=False)
+            except (CacheError, StorageError):
+                pass  # storage is down too: the lease runs out and the row is claimed again
+        except Exception as exc:  # a bug: count it, so a poison row ends
             log.exception("outbox row %s failed unexpectedly", item.id)
             try:
                 await self._failed(item, f"{type(exc).__name__}", None)
@@ -153,6 +167,10 @@ class TemplateSender:
         paused = self.paused.get(tenant.id, 0.0)
         if paused > now:
             await self.outbox.defer(item, paused + random.uniform(0, 5), paced=False)
+            return
+        busy_until = self.busy.wait_until(tenant.id, now)
+        if busy_until is not None:  # WeChat is busy for this tenant: wait for the probe, uncounted
+            await self.outbox.defer(item, busy_until + random.uniform(0.1, 1.0), paced=False)
             return
         if not item.paced:
             slot = self.gate.reserve(tenant.id, now)
@@ -199,6 +217,8 @@ class TemplateSender:
             return
         except WeChatError as exc:  # -1, 45011, network, token still refused, IP or credentials
             self._count(tenant, str(exc.errcode))
+            if isinstance(exc, Retryable) and exc.errcode != 45011 and self.busy.failed(tenant.id, self.clock.now()):
+                self.wechat_outage.failed(f"WeChat for {tenant.slug}", exc)
             await self._failed(item, f"{exc.errcode}: {exc.errmsg}", exc.errcode)
             return
         except asyncio.TimeoutError:
@@ -206,6 +226,10 @@ class TemplateSender:
             await self._failed(item, "attempt timed out", None)
             return
         self._count(tenant, "ok")
+        self.wechat_outage.answered()
+        if self.busy.succeeded(tenant.id):
+            # WeChat answers again: the backlog goes now (through the rate gate), not at its backoff.
+            await self.outbox.pull_forward(tenant.id, self.clock.now())
         if await self.recorder.record(item, msgid):
             await self._apply_early_finish(tenant, msgid)
         await self.state.set(tenant.id, "template_sent", True)  # TenantState skips repeated writes

@@ -13,6 +13,7 @@ from gateway.documents.template_sender import TemplateSender
 from gateway.documents.webhooks import WebhookSender
 from gateway.platform.clock import Clock
 from gateway.platform.metrics import Metrics
+from gateway.platform.outages import OutageLog
 from gateway.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Pipeline(Generic[T]):
         self.stopping = False
         self._wake = asyncio.Event()
         self.task: asyncio.Task[Any] | None = None
+        self.outage = OutageLog(log, f"{name} worker")
 
     def wake(self) -> None:
         self._wake.set()
@@ -48,6 +50,7 @@ class Pipeline(Generic[T]):
                     await asyncio.wait(set(self.inflight), return_when=asyncio.FIRST_COMPLETED)
                     continue
                 items = await self.claim(min(room, self.batch))
+                self.outage.answered()
                 for item in items:
                     task = asyncio.ensure_future(self.handle(item))
                     self.inflight.add(task)
@@ -57,7 +60,7 @@ class Pipeline(Generic[T]):
             except asyncio.CancelledError:
                 raise
             except (StorageError, CacheError) as exc:
-                log.warning("%s worker: %s; trying again shortly", self.name, type(exc).__name__)
+                self.outage.failed("cache" if isinstance(exc, CacheError) else "storage", exc)
                 await self._nap(POLL)
             except Exception:
                 log.exception("%s worker failed; trying again shortly", self.name)
@@ -103,11 +106,11 @@ class Delivery:
 
     def start(self) -> None:
         for pipeline in self._senders + self._hooks:
+            pipeline.stopping = False  # a stopped Delivery may start again (tests hold the workers)
             pipeline.task = asyncio.ensure_future(pipeline.run())
 
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self._senders + self._hooks))
-        self.webhooks.close()
 
     def wake(self) -> None:
         for pipeline in self._senders:

@@ -3,6 +3,7 @@ then secrets generated once into var/ when left empty."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -25,6 +26,8 @@ class ServerSettings:
     trusted_proxies: list[str] = field(default_factory=list)
     var_dir: str = "var"
     event_loop: str = "uvloop"  # or "asyncio"; uvloop measured faster on callbacks (bench/README.md)
+    # Origins allowed to show the phone pages in a frame (CSP frame-ancestors); empty: none may.
+    frame_ancestors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -175,6 +178,9 @@ def _check_ranges(settings: Settings) -> None:
             raise SettingsError(message)
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
 def _validate(settings: Settings) -> None:
     _check_ranges(settings)
     if settings.server.event_loop not in ("uvloop", "asyncio"):
@@ -184,6 +190,10 @@ def _validate(settings: Settings) -> None:
     if not settings.server.public_url.startswith(("http://", "https://")):
         raise SettingsError("[server] public_url must start with http:// or https://")
     settings.server.public_url = settings.server.public_url.rstrip("/")
+    for origin in settings.server.frame_ancestors:
+        if not _ORIGIN.match(origin):
+            raise SettingsError("[server] frame_ancestors entries must be origins like http://host:port, "
+                                f"not {origin!r}")
     key = settings.security.master_key
     if key and not _is_key_hex(key):
         raise SettingsError("[security] master_key must be 64 hex digits (32 bytes)")

@@ -10,11 +10,12 @@ from urllib.parse import quote
 # A document id as the tenant API accepts it (also what a menu's entry:doc/<id> may name).
 DOC_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # Pages of the tenant the entry point may lead to; anything else falls back to the inbox.
-_NEXT_RE = re.compile(r"^(inbox|password|register|doc/[^/?#\\\s.][^/?#\\\s]{0,127})$")
+_NEXT_RE = re.compile(r"^(inbox|password|register|doc/[^/?#\\\s.][^/?#\\\s]{0,127}|bind/[A-Za-z0-9_-]{32})$")
 
 
 def clean_next(raw: Any) -> str:
-    """A page of the tenant (`inbox`, `password`, `register`, `doc/<id>`); anything else is `inbox`."""
+    """A page of the tenant (`inbox`, `password`, `register`, `doc/<id>`, `bind/<token>` of a scanned
+    bind QR code); anything else is `inbox`."""
     return raw if isinstance(raw, str) and _NEXT_RE.match(raw) else "inbox"
 
 

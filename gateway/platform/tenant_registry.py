@@ -25,7 +25,7 @@ POLL_SECONDS = 2.0
 # Every table holding a tenant's rows (a test checks the schema has no other table with tenant_id).
 TENANT_DATA_TABLES = ("outbox", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
                       "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
-                      "login_failures")
+                      "login_failures", "console_accounts", "console_sessions", "bind_qr")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -148,6 +148,22 @@ class TenantRegistry:
             self._drop(slug)
         else:
             self._put(tenant)
+
+    async def fresh(self, slug: str) -> Tenant:
+        """The tenant as storage holds it now (this process's copy brought up to date): what an
+        administrator reads right after a change made through another process."""
+        row = await self.storage.fetchone("SELECT * FROM tenants WHERE slug = ?", (slug,))
+        if row is None:
+            self._by_slug.pop(slug, None)
+            raise NotFound("no such tenant", {"slug": slug})
+        tenant = self._row_to_tenant(row)
+        self._by_slug[slug] = tenant
+        return tenant
+
+    async def sync(self) -> None:
+        """Bring this process's copies up to date now if any tenant changed (one cheap query when none did)."""
+        if await self._current_fingerprint() != self._fingerprint:
+            await self.load_all()
 
     async def _current_fingerprint(self) -> tuple[Any, ...]:
         row = await self.storage.fetchone(
@@ -312,6 +328,22 @@ class TenantRegistry:
         if result.rowcount == 0:
             raise NotFound("no such tenant", {"slug": slug})
         return api_key
+
+    async def rotate_webhook_secret(self, slug: str) -> str:
+        """A new webhook secret (the old one signs nothing from now on); returned once."""
+        secret = new_webhook_secret()
+
+        async def work() -> None:
+            async with self.storage.transaction() as tx:
+                tenant = await self._locked(tx, slug)
+                sec = copy.copy(tenant.secrets)
+                sec.webhook_secret = secret
+                await tx.execute("UPDATE tenants SET secrets = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
+                                 (self._seal(slug, sec), self.clock.now(), tenant.id))
+
+        await self.storage.retrying(work)
+        await self._changed(slug)
+        return secret
 
     async def tenant_for_api_key(self, api_key: str) -> Tenant | None:
         """Looked up in storage on every call, so a rotated-out key stops working at once everywhere."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from gateway.storage import schema_accounts, schema_documents
+from gateway.storage import schema_accounts, schema_bind_qr, schema_console, schema_documents
 from gateway.storage.base import Executor, Storage, StorageError
 from gateway.storage.migration import Migration
 
@@ -59,12 +59,19 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
             first_at {ts} NOT NULL, last_error {text}){opts}""",
         "CREATE INDEX webhook_due ON webhook_deliveries (state, next_at, event_id)",
     )),
+    Migration(4, "WeChat tokens kept in storage too (the cache may be down)", (
+        """CREATE TABLE wechat_tokens (
+            token_key {key} NOT NULL PRIMARY KEY, sealed {blob}, expires_at {ts} NOT NULL,
+            lease_owner {key} NOT NULL, lease_until {ts} NOT NULL){opts}""",
+    )),
 )
 
 
 def _all_migrations() -> tuple[Migration, ...]:
-    # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29.
-    found = [*CORE_MIGRATIONS, *schema_accounts.MIGRATIONS, *schema_documents.MIGRATIONS]
+    # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29,
+    # console 30-39, scan-to-bind 40-49.
+    found = [*CORE_MIGRATIONS, *schema_accounts.MIGRATIONS, *schema_documents.MIGRATIONS,
+             *schema_console.MIGRATIONS, *schema_bind_qr.MIGRATIONS]
     versions = [m.version for m in found]
     assert len(versions) == len(set(versions)), "two migrations share a version"
     return tuple(sorted(found, key=lambda m: m.version))

@@ -18,6 +18,7 @@ from gateway.platform.errors import Invalid, wechat_unavailable
 from gateway.platform.metrics import Metrics
 from gateway.platform.tenant_state import TenantState
 from gateway.tokens.store import TokenRecord, TokenStore
+from gateway.tokens.vault import TokenVault
 from gateway.wechat.api.client import WeChatHttp
 from gateway.wechat.api.errors import BadCredentials, IpNotWhitelisted, Retryable, TokenInvalid, WeChatError
 from gateway.wechat.api.ticket import fetch_jsapi_ticket
@@ -53,13 +54,13 @@ class TenantLookup(Protocol):
 
 class TokenCentre:
     def __init__(self, wechat: WeChatSettings, cache: Cache, clock: Clock, http: WeChatHttp, state: TenantState,
-                 metrics: Metrics, tenants: TenantLookup) -> None:
+                 metrics: Metrics, tenants: TenantLookup, vault: TokenVault | None = None) -> None:
         self.cache, self.clock, self.http, self.state, self.metrics = cache, clock, http, state, metrics
         self.tenants = tenants
         self.stable = wechat.token_api == "stable"
         # The lease must outlive one fetch with all its retries, or a second process would fetch too.
         lease_ttl = max(10.0, RETRY_ATTEMPTS * wechat.timeout + 2 * RETRY_BASE * 2 ** RETRY_ATTEMPTS)
-        self.store = TokenStore(cache, clock, lease_ttl)
+        self.store = TokenStore(cache, clock, lease_ttl, vault)
         self._used: dict[tuple[str, str], float] = {}  # (slug, kind) -> last use, for the periodic refresh
         self._background: set[asyncio.Task[Any]] = set()
         self._refreshing: set[str] = set()

@@ -12,6 +12,9 @@ from typing import Awaitable, Callable
 
 from gateway.cache import Cache, CacheError, Lease
 from gateway.platform.clock import Clock
+from gateway.platform.outages import OutageLog
+from gateway.storage import StorageError
+from gateway.tokens.vault import TokenVault
 from gateway.wechat.api.client import NETWORK_ERRCODE
 from gateway.wechat.api.errors import NetworkError
 
@@ -55,10 +58,12 @@ Fetch = Callable[[], Awaitable[TokenRecord]]
 
 
 class TokenStore:
-    """Records under `key`; `obtain` fetches at most once at a time across processes (lease `key`)."""
+    """Records under `key`; `obtain` fetches at most once at a time across processes (a lease in the
+    cache, or in storage through the vault while the cache is down)."""
 
-    def __init__(self, cache: Cache, clock: Clock, lease_ttl: float = 10.0) -> None:
-        self.cache, self.clock, self.lease_ttl = cache, clock, lease_ttl
+    def __init__(self, cache: Cache, clock: Clock, lease_ttl: float = 10.0, vault: TokenVault | None = None) -> None:
+        self.cache, self.clock, self.lease_ttl, self.vault = cache, clock, lease_ttl, vault
+        self.outage = OutageLog(log, "token centre")
         self._inflight: dict[str, asyncio.Task[TokenRecord]] = {}
         self._local: dict[str, tuple[TokenRecord, float]] = {}  # key -> (record, monotonic time read)
 
@@ -80,20 +85,40 @@ class TokenStore:
         return entry[0]
 
     async def write(self, key: str, record: TokenRecord) -> None:
-        ttl = max(1.0, record.left(self.clock.now()) - EXPIRY_MARGIN)
-        await self.cache.set(key, record.dump(), ttl)
+        """Keep a fetched record: here, in the cache and in the vault. A back end that fails here must
+        not throw away a token WeChat has just issued (a second fetch would invalidate it)."""
         self._remember(key, record)
+        ttl = max(1.0, record.left(self.clock.now()) - EXPIRY_MARGIN)
+        try:
+            await self.cache.set(key, record.dump(), ttl)
+        except CacheError as exc:
+            self.outage.failed("cache", exc)
+        if self.vault is not None:
+            try:
+                await self.vault.put(key, record.value, record.expires_at)
+            except StorageError as exc:
+                self.outage.failed("storage", exc)
 
     async def drop_if(self, key: str, value: str) -> bool:
         """Delete the record only while it still holds `value` (a newer token is kept)."""
         local = self._local.get(key)
         if local is not None and local[0].value == value:
             self._local.pop(key, None)
-        raw = await self.cache.get(key)
-        record = TokenRecord.load(raw)
-        if raw is None or record is None or record.value != value:
-            return False
-        return await self.cache.delete_if_equals(key, raw)
+        dropped = False
+        if self.vault is not None:
+            try:
+                dropped = await self.vault.drop_if(key, value)
+            except StorageError as exc:
+                self.outage.failed("storage", exc)
+        try:
+            raw = await self.cache.get(key)
+            record = TokenRecord.load(raw)
+            if raw is None or record is None or record.value != value:
+                return dropped
+            return await self.cache.delete_if_equals(key, raw) or dropped
+        except CacheError as exc:
+            self.outage.failed("cache", exc)
+            return dropped
 
     def _fresh(self, record: TokenRecord | None, failed: str | None) -> bool:
         return record is not None and record.usable(self.clock.now()) and record.value != failed
@@ -115,6 +140,53 @@ class TokenStore:
         return await asyncio.shield(task)
 
     async def _lookup(self, key: str, fetch: Fetch, failed: str | None) -> TokenRecord:
+        try:
+            record = await self._lookup_cached(key, fetch, failed)
+        except CacheError as exc:
+            self.outage.failed("cache", exc)
+            return await self._lookup_stored(key, fetch, failed)
+        self.outage.answered()
+        return record
+
+    async def _lookup_stored(self, key: str, fetch: Fetch, failed: str | None) -> TokenRecord:
+        """Without the cache: the token this process holds while it lasts, else the vault's, else one
+        fetched by whoever holds the vault's lease for `key` (the others wait for it there)."""
+        local = self._local.get(key)
+        if local is not None and self._fresh(local[0], failed):
+            return local[0]
+        if self.vault is None:
+            raise NetworkError(NETWORK_ERRCODE, "the cache is down and no token is held")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.lease_ttl + 1.0
+        while True:
+            record = await self._from_vault(key)
+            if self._fresh(record, failed):
+                assert record is not None
+                return record
+            if await self.vault.take_lease(key, self.lease_ttl):
+                try:
+                    record = await self._from_vault(key)
+                    if self._fresh(record, failed):
+                        assert record is not None
+                        return record
+                    record = await fetch()
+                    await self.write(key, record)
+                    return record
+                finally:
+                    await self.vault.release(key)
+            await asyncio.sleep(random.uniform(POLL_MIN, POLL_MAX) * 2)
+            if loop.time() > deadline:
+                raise NetworkError(NETWORK_ERRCODE, "timed out waiting for another process to fetch a token")
+
+    async def _from_vault(self, key: str) -> TokenRecord | None:
+        assert self.vault is not None
+        stored = await self.vault.get(key)
+        record = None if stored is None else TokenRecord(*stored)
+        if record is not None:
+            self._remember(key, record)
+        return record
+
+    async def _lookup_cached(self, key: str, fetch: Fetch, failed: str | None) -> TokenRecord:
         record = await self.read(key)
         if self._fresh(record, failed):
             assert record is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any, Callable
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest, HTTPResponse
@@ -12,6 +13,7 @@ from tornado.httputil import url_concat
 from gateway.wechat.api.errors import NetworkError, WeChatError, error_for
 
 log = logging.getLogger(__name__)
+WARN_EVERY = 10.0  # seconds between two warnings about the same endpoint and error code
 
 NETWORK_ERRCODE = -2
 _SENSITIVE = ("access_token", "secret")
@@ -29,6 +31,7 @@ class WeChatHttp:
     ) -> None:
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
+        self._warned: dict[tuple[str, str, int], tuple[float, int]] = {}
         self._http = http_client
         self._on_call = on_call
 
@@ -48,12 +51,25 @@ class WeChatHttp:
             if errcode:
                 raise error_for(errcode, _scrub(str(data.get("errmsg", "")), secrets))
         except WeChatError as exc:
-            log.warning("wechat %s %s failed: errcode %s", method, path, exc.errcode)
+            self._warn(method, path, exc.errcode)
             self._record(path, str(exc.errcode))
             raise
         log.debug("wechat %s %s ok", method, path)
         self._record(path, "ok")
         return data
+
+    def _warn(self, method: str, path: str, errcode: int) -> None:
+        """One line per endpoint and error code every WARN_EVERY seconds, with how many were held back:
+        a busy WeChat answers many calls alike, and a line per call helps nobody."""
+        key = (method, path, errcode)
+        now = time.monotonic()
+        last, held = self._warned.get(key, (0.0, 0))
+        if now - last < WARN_EVERY:
+            self._warned[key] = (last, held + 1)
+            return
+        self._warned[key] = (now, 0)
+        more = f" ({held} more like it since the last line)" if held else ""
+        log.warning("wechat %s %s failed: errcode %s%s", method, path, errcode, more)
 
     async def _fetch(self, method: str, path: str, params: dict[str, str], body: dict | None) -> dict:
         request = HTTPRequest(
