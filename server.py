@@ -9,9 +9,11 @@ import os
 import signal
 import sys
 import warnings
+from typing import Any, Coroutine
 
 import tornado.httpserver
 import tornado.netutil
+import uvloop
 
 from gateway.platform.config import SettingsError, ensure_secrets, is_embedded, load_settings
 from gateway.root import Gateway
@@ -98,8 +100,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.processes > 1:
         task_id = fork_workers(args.processes, sockets)
         settings.generated_operator_token = settings.generated_operator_token and task_id == 0
-    asyncio.run(serve(Gateway(settings), sockets, args.demo))
+    run_loop(serve(Gateway(settings), sockets, args.demo), settings.server.event_loop)
     return 0
+
+
+def run_loop(main: Coroutine[Any, Any, None], event_loop: str) -> None:
+    """asyncio.run on uvloop's event loop (the default) or asyncio's own."""
+    if event_loop == "uvloop":
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ OPERATOR = "op_bench_" + "x" * 24
 
 
 @asynccontextmanager
-async def running_gateway(**sections: dict) -> AsyncIterator[tuple[Gateway, str]]:
+async def running_gateway(port: int = 0, **sections: dict) -> AsyncIterator[tuple[Gateway, str]]:
     tmp = tempfile.mkdtemp(prefix="gw-bench-")
     overrides = {"server": {"var_dir": f"{tmp}/var"}, "security": {"operator_token": OPERATOR},
                  "storage": {"url": os.environ.get("GATEWAY_BENCH_STORAGE_URL", f"sqlite:///{tmp}/gw.db")},
@@ -33,7 +33,7 @@ async def running_gateway(**sections: dict) -> AsyncIterator[tuple[Gateway, str]
     settings = ensure_secrets(load_settings(env={}, overrides=overrides))
     gw = Gateway(settings)
     await gw.start()
-    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    sockets = tornado.netutil.bind_sockets(port, "127.0.0.1")
     server = tornado.httpserver.HTTPServer(make_app(gw))
     server.add_sockets(sockets)
     try:

@@ -130,9 +130,13 @@ class Phone:
     api: Api
     slug: str
     cookies: dict[str, str] = field(default_factory=lambda: {"_xsrf": "v"})
+    forwarded_for: str | None = None  # the phone's own IP, as a trusted proxy would report it
 
     def _headers(self) -> dict[str, str]:
-        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "X-XSRFToken": "v"}
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()), "X-XSRFToken": "v"}
+        if self.forwarded_for:
+            headers["X-Forwarded-For"] = self.forwarded_for
+        return headers
 
     async def request(self, method: str, path: str, body: Any = None) -> Reply:
         reply = await self.api.request(method, path, body, headers=self._headers())

@@ -105,6 +105,7 @@
         return "操作冲突，请刷新后重试。";
       case "invalid": return "提交的内容有误" + (err.message ? "：" + chinesePart(err.message) : "。");
       case "unavailable": return "服务暂时不可用，请稍后再试。";
+      case "busy": return "登录的人较多，系统正忙，请等几秒后再点一次。";
       default: return res.status >= 500 ? "服务暂时不可用，请稍后再试。" : "操作失败，请稍后再试。";
     }
   }

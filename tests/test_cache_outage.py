@@ -55,15 +55,18 @@ async def test_an_outage_during_a_send_is_not_an_attempt_and_the_row_goes_out_af
         await wx.put_account("alice", "Tangerine-42-Quilt")
         await wx.g.gw.bindings.bind(wx.tenant, (await wx.g.gw.directory.row(wx.tenant, "alice"))["id"], "alice",
                                     "o_alice", actor="test")
-        real = wx.g.gw.directory.recipient
+        # The sender reads recipients through its coalescing lookup (one recipients() call a tenant).
+        lookup = wx.g.gw.sender.recipients
+        real = lookup.source
         failures = {"left": 12}
 
-        async def flaky(tenant, login):  # storage down for the first 12 looks
-            if failures["left"] > 0:
-                failures["left"] -= 1
-                raise StorageError("database unreachable")
-            return await real(tenant, login)
-        wx.g.gw.directory.recipient = flaky
+        class Flaky:
+            async def recipients(self, tenant, logins):  # storage down for the first 12 looks
+                if failures["left"] > 0:
+                    failures["left"] -= 1
+                    raise StorageError("database unreachable")
+                return await real.recipients(tenant, logins)
+        lookup.source = Flaky()
         with caplog.at_level(logging.WARNING):
             r = await wx.tenant_api("PUT", "/documents/D1", document(["alice"]))
             assert r.status == 201

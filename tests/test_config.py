@@ -129,6 +129,13 @@ def test_unreadable_secret_file_is_a_settings_error(tmp_path):
         ensure_secrets(load_settings(env={"GATEWAY_SERVER_VAR_DIR": str(var)}))
 
 
+def test_event_loop_setting():
+    assert load_settings(env={}).server.event_loop == "uvloop"
+    assert load_settings(env={"GATEWAY_SERVER_EVENT_LOOP": "asyncio"}).server.event_loop == "asyncio"
+    with pytest.raises(SettingsError, match="event_loop"):
+        load_settings(env={"GATEWAY_SERVER_EVENT_LOOP": "trio"})
+
+
 def test_frame_ancestors_are_checked_origins(tmp_path):
     from handlers.pages import content_security_policy
     assert load_settings(env={}).server.frame_ancestors == []

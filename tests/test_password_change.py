@@ -44,10 +44,10 @@ async def test_wrong_current_passwords_lock_the_account(env):
         hasher = wx.g.gw.hasher
         real_verify = hasher.verify
 
-        async def counting_verify(password: str, encoded: str) -> bool:
+        async def counting_verify(password: str, encoded: str, *rest: object) -> bool:
             nonlocal checked
             checked += 1
-            return await real_verify(password, encoded)
+            return await real_verify(password, encoded, *rest)  # type: ignore[arg-type]
 
         hasher.verify = counting_verify  # type: ignore[method-assign]
         for remaining in (2, 1):

@@ -1,4 +1,5 @@
-"""scrypt password hashing off the event loop, in a bounded executor.
+"""scrypt password hashing off the event loop, on cores-1 low-priority threads behind a bounded,
+fair queue (gateway.accounts.hash_queue).
 
 Stored format: ``scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`` (standard base64 with padding).
 """
@@ -10,15 +11,19 @@ import base64
 import binascii
 import hashlib
 import hmac
+import functools
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from gateway.accounts.hash_queue import HashQueue, QueueFull, Requester, default_workers
+
 __all__ = [
+    "BUSY_MESSAGE",
     "HasherOverloaded",
     "MAX_PASSWORD_BYTES",
     "PRODUCTION_PARAMS",
     "PasswordHasher",
+    "Requester",
     "ScryptParams",
 ]
 
@@ -51,10 +56,12 @@ class ScryptParams:
 
 
 PRODUCTION_PARAMS = ScryptParams()
+BUSY_MESSAGE = "the server is busy checking passwords; try again in a few seconds"
 
 
 class HasherOverloaded(Exception):
-    """Too many hashes are running or queued; answer 503/429 instead of waiting."""
+    """Too many hashes are running or queued (in all, or for this IP or tenant); answer 503 `busy`
+    instead of waiting."""
 
 
 @dataclass(frozen=True)
@@ -112,19 +119,15 @@ def _kdf(secret: bytes, salt: bytes, params: ScryptParams, dklen: int) -> bytes:
 
 
 class PasswordHasher:
-    """Hashes and verifies passwords with scrypt in a small thread pool, never on the loop."""
+    """Hashes and verifies passwords with scrypt on cores-1 threads, never on the loop."""
 
-    def __init__(
-        self, params: ScryptParams = PRODUCTION_PARAMS, max_workers: int = 2, max_pending: int = 64
-    ) -> None:
+    def __init__(self, params: ScryptParams = PRODUCTION_PARAMS, max_workers: int | None = None,
+                 max_pending: int = 64, ip_share: int | None = None, tenant_share: int | None = None) -> None:
         if not params.is_valid():
             raise ValueError(f"unusable scrypt parameters: {params}")
-        if max_workers < 1 or max_pending < 1:
-            raise ValueError("max_workers and max_pending must be at least 1")
         self.params = params
         self.max_pending = max_pending
-        self._pending = 0
-        self._executor = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="scrypt")
+        self.queue = HashQueue(max_workers or default_workers(), max_pending, ip_share, tenant_share)
         # Random salt and digest with our own params: verifying against it costs one real KDF
         # run and can never succeed.
         self._dummy = self._encode(params, os.urandom(SALT_BYTES), os.urandom(HASH_BYTES))
@@ -132,44 +135,40 @@ class PasswordHasher:
     @property
     def pending(self) -> int:
         """Hashes running or queued right now."""
-        return self._pending
+        return self.queue.pending
 
     @staticmethod
     def _encode(params: ScryptParams, salt: bytes, digest: bytes) -> str:
         return f"{_PREFIX}${params.n}${params.r}${params.p}${_b64(salt)}${_b64(digest)}"
 
-    async def _run(self, secret: bytes, salt: bytes, params: ScryptParams, dklen: int) -> bytes:
-        if self._pending >= self.max_pending:
-            raise HasherOverloaded(f"{self._pending} password hashes already pending")
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._executor, _kdf, secret, salt, params, dklen)
-        self._pending += 1
-        fut.add_done_callback(self._release)
-        # Shielded so that a cancelled caller keeps the slot until the thread really finishes.
+    async def _run(self, secret: bytes, salt: bytes, params: ScryptParams, dklen: int,
+                   requester: Requester | None) -> bytes:
+        try:
+            fut = self.queue.submit(requester or Requester(),
+                                    functools.partial(_kdf, secret, salt, params, dklen))
+        except QueueFull as exc:
+            raise HasherOverloaded(str(exc)) from None
+        fut.add_done_callback(_retrieve)
+        # Shielded so that a cancelled caller keeps its place until the thread really finishes.
         return await asyncio.shield(fut)
 
-    def _release(self, fut: asyncio.Future[bytes]) -> None:
-        self._pending -= 1
-        if not fut.cancelled():
-            fut.exception()  # mark as retrieved when the caller was cancelled meanwhile
-
-    async def hash(self, password: str) -> str:
+    async def hash(self, password: str, requester: Requester | None = None) -> str:
         """Raises ValueError for a password over 1024 UTF-8 bytes, HasherOverloaded when busy."""
         secret = _password_bytes(password)
         if secret is None:
             raise ValueError(f"password must be a str of at most {MAX_PASSWORD_BYTES} UTF-8 bytes")
         salt = os.urandom(SALT_BYTES)
-        digest = await self._run(secret, salt, self.params, HASH_BYTES)
+        digest = await self._run(secret, salt, self.params, HASH_BYTES, requester)
         return self._encode(self.params, salt, digest)
 
-    async def verify(self, password: str, encoded: str) -> bool:
+    async def verify(self, password: str, encoded: str, requester: Requester | None = None) -> bool:
         """False for a wrong password or a malformed hash; HasherOverloaded when busy."""
         secret = _password_bytes(password)
         parsed = _parse(encoded)
         if secret is None or parsed is None:
             return False
         try:
-            digest = await self._run(secret, parsed.salt, parsed.params, len(parsed.digest))
+            digest = await self._run(secret, parsed.salt, parsed.params, len(parsed.digest), requester)
         except ValueError:
             return False
         return hmac.compare_digest(digest, parsed.digest)
@@ -178,9 +177,15 @@ class PasswordHasher:
         parsed = _parse(encoded)
         return parsed is None or parsed.params != self.params or len(parsed.salt) < SALT_BYTES
 
-    async def verify_dummy(self, password: str) -> None:
+    async def verify_dummy(self, password: str, requester: Requester | None = None) -> None:
         """Spend the work of one verify, for unknown logins, so timing matches a wrong password."""
-        await self.verify(password, self._dummy)
+        await self.verify(password, self._dummy, requester)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.queue.close()
+
+
+def _retrieve(fut: "asyncio.Future[bytes]") -> None:
+    """Mark the outcome as seen when the caller was cancelled meanwhile (no 'never retrieved' noise)."""
+    if not fut.cancelled():
+        fut.exception()

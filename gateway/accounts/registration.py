@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.accounts.client_ip import ip_bucket
 from gateway.accounts.directory import AccountDirectory
-from gateway.accounts.passwords import PasswordHasher
+from gateway.accounts.passwords import PasswordHasher, Requester
 from gateway.accounts.rules import KINDS, check_new_password, hash_new_password, login_problem, normalise_login, text_problem
 from gateway.cache import Cache, CacheError
 from gateway.platform.audit import AuditLog
@@ -42,7 +42,7 @@ class Registration:
         await self._limit(f"reg:ip:{tenant.id}:{ip_bucket(ip)}", PER_IP, PER_IP_WINDOW)
         await self._limit(f"reg:openid:{tenant.id}:{openid}", PER_OPENID, PER_OPENID_WINDOW)
         # Hashed whether or not the login exists, so both answers cost the same.
-        hashed = await hash_new_password(self.hasher, password)
+        hashed = await hash_new_password(self.hasher, password, Requester(str(tenant.id), ip))
         if await self.directory.row(tenant, login) is not None:
             await self._existing(tenant, login, openid, ip)
             return

@@ -7,8 +7,8 @@ import unicodedata
 from typing import Any
 
 from gateway.accounts.password_policy import PasswordPolicy, WeakPassword, check_password
-from gateway.accounts.passwords import HasherOverloaded, PasswordHasher
-from gateway.platform.errors import Invalid, Unavailable, WeakPasswordError
+from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, PasswordHasher, Requester
+from gateway.platform.errors import Busy, Invalid, WeakPasswordError
 from gateway.platform.tenant import Tenant
 
 KINDS = ("employee", "customer", "supplier")
@@ -60,11 +60,12 @@ def check_new_password(tenant: Tenant, password: Any, login: str, name: str) -> 
     return password
 
 
-async def hash_new_password(hasher: PasswordHasher, password: str) -> str:
-    """The hash of a password that passed the policy; 503 when the hashing queue is full."""
+async def hash_new_password(hasher: PasswordHasher, password: str, requester: Requester | None = None) -> str:
+    """The hash of a password that passed the policy; 503 `busy` when the hashing queue (or the
+    requester's share of it) is full."""
     try:
-        return await hasher.hash(password)
+        return await hasher.hash(password, requester)
     except HasherOverloaded:
-        raise Unavailable("the server is busy; try again in a moment") from None
+        raise Busy(BUSY_MESSAGE) from None
     except ValueError:
         raise WeakPasswordError("the password is too long", {"rule": "too_long"}) from None

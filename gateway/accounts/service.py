@@ -11,7 +11,7 @@ from gateway.accounts.directory import AccountDirectory
 from gateway.accounts.importer import import_accounts
 from gateway.accounts.login_limits import LoginLimiter
 from gateway.accounts.password_policy import policy_description
-from gateway.accounts.passwords import PasswordHasher
+from gateway.accounts.passwords import PasswordHasher, Requester
 from gateway.accounts.rules import (ACCOUNT_FIELDS, KINDS, check_new_password, hash_new_password, login_problem,
                                     normalise_login, password_policy, text_problem)
 from gateway.accounts.sessions import Session
@@ -60,7 +60,8 @@ class AccountService:
         name = (body.get("name") or (existing or {}).get("name") or "").strip()
         hashed = None
         if "password" in body:
-            hashed = await hash_new_password(self.hasher, check_new_password(tenant, body["password"], login, name))
+            hashed = await hash_new_password(self.hasher, check_new_password(tenant, body["password"], login, name),
+                                           Requester(str(tenant.id)))
         try:
             view = await self._write(tenant, login, body, existing, name, hashed, actor)
         except DuplicateKey:

@@ -8,10 +8,10 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from gateway.accounts.bindings import BindingStore, BindRefused
 from gateway.accounts.directory import AccountDirectory
-from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Conflict, Forbidden, Invalid,
-                            Locked, NotFound, Unavailable, WeakPasswordError)
+from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Busy, Conflict, Forbidden, Invalid,
+                            Locked, NotFound, WeakPasswordError)
 from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details
-from gateway.accounts.passwords import HasherOverloaded, PasswordHasher
+from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, PasswordHasher, Requester
 from gateway.accounts.rules import check_new_password, hash_new_password, login_problem, normalise_login
 from gateway.accounts.activity import note_sign_in
 from gateway.accounts.sessions import Session, SessionStore
@@ -111,14 +111,15 @@ class SignIn:
         if not await self.limiter.claim(counter, limits):
             await self._locked(tenant, who, await self.limiter.locked_until(counter, limits), ip, action)
         try:
+            requester = Requester(str(tenant.id), ip)
             if encoded:
-                ok = await self.hasher.verify(password, encoded)
+                ok = await self.hasher.verify(password, encoded, requester)
             else:  # unknown login, or imported without a password: costs what a real check costs
-                await self.hasher.verify_dummy(password)
+                await self.hasher.verify_dummy(password, requester)
                 ok = False
         except HasherOverloaded:
             await self.limiter.release(counter)
-            raise Unavailable("the server is busy; try again in a moment") from None
+            raise Busy(BUSY_MESSAGE) from None
         if ok:
             await self.limiter.succeeded(counter)
             return Outcome(True)
@@ -204,7 +205,7 @@ class SignIn:
         if not self.hasher.needs_rehash(old):
             return old
         try:
-            new = await self.hasher.hash(password)
+            new = await self.hasher.hash(password, Requester(str(tenant.id)))
         except (HasherOverloaded, ValueError):
             return old
         result = await self.storage.execute(
@@ -245,7 +246,7 @@ class SignIn:
             raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
 
     async def _store_new(self, tenant: Tenant, row: Row, new: str) -> None:
-        hashed = await hash_new_password(self.hasher, new)
+        hashed = await hash_new_password(self.hasher, new, Requester(str(tenant.id)))
         now = self.clock.now()
         async with self.storage.transaction() as tx:
             # Only over the hash that was checked: a reset landing meanwhile wins.

@@ -3,12 +3,13 @@ in-process publish/subscribe."""
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from typing import Callable
 
 from gateway.cache.base import Cache, Listener
 
-SWEEP_EVERY = 1000
+SWEEP_EVERY = 1000  # writes after which every key that expired is gone (in fact: at each write)
 
 
 class MemoryCache(Cache):
@@ -16,16 +17,22 @@ class MemoryCache(Cache):
         self._clock = clock
         self._data: dict[str, tuple[str, float | None]] = {}
         self._listeners: dict[str, list[Listener]] = {}
-        self._writes = 0
+        self._expiries: list[tuple[float, str]] = []  # a heap; entries of keys since rewritten are skipped
 
-    def _wrote(self) -> None:
-        # Expired keys are otherwise dropped only when read again: sweep now and then so that
-        # one-off keys (OAuth states, dedupe claims, counters) cannot pile up.
-        self._writes += 1
-        if self._writes % SWEEP_EVERY == 0:
-            now = self._clock()
-            for key in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:
-                del self._data[key]
+    def _wrote(self, key: str | None = None) -> None:
+        # Expired keys are otherwise dropped only when read again: drop those at the heap's top at
+        # each write, so one-off keys (OAuth states, dedupe claims, counters) cannot pile up, at
+        # O(log n) a write rather than a scan of every key.
+        if key is not None:
+            expiry = self._data[key][1]
+            if expiry is not None:
+                heapq.heappush(self._expiries, (expiry, key))
+        now = self._clock()
+        while self._expiries and self._expiries[0][0] <= now:
+            expiry, old = heapq.heappop(self._expiries)
+            item = self._data.get(old)
+            if item is not None and item[1] == expiry:
+                del self._data[old]
 
     def _live(self, key: str) -> tuple[str, float | None] | None:
         item = self._data.get(key)
@@ -43,13 +50,13 @@ class MemoryCache(Cache):
 
     async def set(self, key: str, value: str, ttl: float | None = None) -> None:
         self._data[key] = (value, self._expiry(ttl))
-        self._wrote()
+        self._wrote(key)
 
     async def set_if_absent(self, key: str, value: str, ttl: float | None = None) -> bool:
         if self._live(key) is not None:
             return False
         self._data[key] = (value, self._expiry(ttl))
-        self._wrote()
+        self._wrote(key)
         return True
 
     async def delete(self, key: str) -> None:
@@ -66,7 +73,7 @@ class MemoryCache(Cache):
         item = self._live(key)
         if item is None:
             self._data[key] = ("1", self._expiry(ttl))
-            self._wrote()
+            self._wrote(key)
             return 1
         count = int(item[0]) + 1
         self._data[key] = (str(count), item[1])

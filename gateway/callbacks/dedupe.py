@@ -1,7 +1,7 @@
 """Dedupe of WeChat's retries across processes: a claim on (tenant, dedupe key) in the cache (fast, a
-shared wait) and in storage (the record that survives a cache outage or flush), and the first reply
-kept so a retry gets the same bytes. A slow storage write never holds a reply past the callback's
-deadline: it finishes in the background (tracked by `Background`)."""
+shared wait) and in storage (the record that survives a cache outage or flush, written by group
+commit: gateway.callbacks.journal), and the first reply kept so a retry gets the same bytes. A slow
+storage write never holds a reply past the callback's deadline: it finishes in the background."""
 from __future__ import annotations
 
 import asyncio
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any, Coroutine, Mapping, TypeVar
 
 from gateway.cache import Cache, CacheError
+from gateway.callbacks.journal import DUPLICATE, UNAVAILABLE, WON, DedupeJournal
 from gateway.platform.clock import Clock
-from gateway.storage import DuplicateKey, Storage, StorageError
+from gateway.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -27,8 +28,8 @@ STORAGE_CLAIM_SECONDS = 1.0
 # `success` and handled once the row says it won (a frozen database never holds WeChat longer).
 STORAGE_ONLY_CLAIM_SECONDS = 2.0
 POLL_SECONDS = 0.1
+__all__ = ["Background", "Claim", "DUPLICATE", "ReplyDedupe", "SUCCESS", "UNAVAILABLE", "WON", "dedupe_key", "within"]
 POLL_READ_SECONDS = 0.5
-WON, DUPLICATE, UNAVAILABLE = "won", "duplicate", "unavailable"
 
 
 class Background:
@@ -51,9 +52,28 @@ class Background:
         return task
 
 
-async def within(task: asyncio.Task[T], seconds: float) -> T:
-    """The task's result, or TimeoutError after `seconds` while the task keeps running."""
-    return await asyncio.wait_for(asyncio.shield(task), max(0.0, seconds))
+async def within(task: "asyncio.Future[T]", seconds: float) -> T:
+    """The task's result, or TimeoutError after `seconds` while the task keeps running (as
+    wait_for(shield(task)) does, with one timer and one future instead of several per call)."""
+    if task.done():
+        return task.result()
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    timer = loop.call_later(max(0.0, seconds), wake)
+    task.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    if task.done():
+        return task.result()
+    raise asyncio.TimeoutError
 
 
 def dedupe_key(message: Mapping[str, str]) -> str | None:
@@ -74,13 +94,14 @@ class Claim:
     insert (WON, DUPLICATE or UNAVAILABLE when done); `pending` when the cache was down and storage
     has not said in time whether this call won."""
     reply: bytes | None = None
-    record: "asyncio.Task[str] | None" = None
+    record: "asyncio.Future[str] | None" = None
     pending: bool = False
 
 
 class ReplyDedupe:
     def __init__(self, storage: Storage, cache: Cache, clock: Clock, background: Background) -> None:
         self.storage, self.cache, self.clock, self.background = storage, cache, clock, background
+        self.journal = DedupeJournal(storage, clock)
 
     @staticmethod
     def _cache_key(tenant_id: int, key: str) -> str:
@@ -98,7 +119,7 @@ class ReplyDedupe:
                 return Claim(reply=await self._wait(tenant_id, key, deadline))
         except CacheError:
             cache_ok = False
-        record = self.background.spawn(self._insert(tenant_id, key), "callback dedupe claim")
+        record = self.journal.claim(tenant_id, key)
         limit = deadline - asyncio.get_running_loop().time()
         try:
             outcome = await within(record, min(limit, STORAGE_CLAIM_SECONDS if cache_ok else STORAGE_ONLY_CLAIM_SECONDS))
@@ -110,35 +131,23 @@ class ReplyDedupe:
             log.warning("callback dedupe unavailable (cache and storage down); handling without it")
         return Claim(record=record)
 
-    async def _insert(self, tenant_id: int, key: str) -> str:
-        try:
-            await self.storage.execute(
-                "INSERT INTO callback_dedupe (tenant_id, dedupe_key, reply, created_at) VALUES (?, ?, NULL, ?)",
-                (tenant_id, key, self.clock.now()))
-        except DuplicateKey:
-            return DUPLICATE
-        except StorageError:
-            return UNAVAILABLE
-        return WON
-
-    async def store(self, tenant_id: int, key: str, reply: bytes, record: "asyncio.Task[str]") -> None:
-        """Keep the reply for retries: in the cache now (retries look there first), in storage in the
-        background once this call's claim row is in."""
+    async def store(self, tenant_id: int, key: str, reply: bytes, record: "asyncio.Future[str]") -> None:
+        """Keep the reply for retries: in the cache now (retries look there first), in storage with a
+        later batch once this call's claim row is in."""
         try:
             await self.cache.set(self._cache_key(tenant_id, key) + ":reply", reply.decode("utf-8"), REPLY_TTL)
         except CacheError:
             pass
+        if record.done():  # the usual case: no task needed to wait for it
+            if not record.cancelled() and record.result() == WON:
+                self.journal.store_reply(tenant_id, key, reply)
+            return
         self.background.spawn(self._store_row(tenant_id, key, reply, record), "callback reply store")
 
-    async def _store_row(self, tenant_id: int, key: str, reply: bytes, record: "asyncio.Task[str]") -> None:
+    async def _store_row(self, tenant_id: int, key: str, reply: bytes, record: "asyncio.Future[str]") -> None:
         if await record != WON:
             return  # no row of ours: another process's reply (or none) stays
-        try:
-            await self.storage.execute(
-                "UPDATE callback_dedupe SET reply = ? WHERE tenant_id = ? AND dedupe_key = ?",
-                (reply, tenant_id, key))
-        except StorageError:
-            log.warning("callback reply not stored for dedupe (storage unavailable)")
+        self.journal.store_reply(tenant_id, key, reply)
 
     async def stored_reply(self, tenant_id: int, key: str, seconds: float = 5.0) -> bytes | None:
         """The first reply, if stored yet; storage is given at most `seconds`."""

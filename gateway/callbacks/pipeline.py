@@ -4,6 +4,7 @@ within ANSWER_SECONDS whatever storage does: bookkeeping writes finish after the
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import time
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Mapping, Protocol
 
 from gateway.cache import Cache
-from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key
+from gateway.callbacks.dedupe import DUPLICATE, SUCCESS, Background, ReplyDedupe, dedupe_key, within
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, TooLarge
 from gateway.callbacks.followers import FollowerStore
 from gateway.callbacks.rulebook import RuleBook
@@ -33,6 +34,7 @@ HANDLER_SECONDS = 4.0        # at most, and never past the answer's deadline
 LOOKUP_SECONDS = 1.9         # storage lookups of a handler end by then: a frozen database costs < 2 s
 DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the first one's reply until then
 PURGE_EVERY_SECONDS = 3600.0
+SEEN_REWRITE_SECONDS = 30.0  # as TenantState.REWRITE_SECONDS
 _MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
 
 
@@ -94,6 +96,12 @@ def _later(hook: DeliveryHook, background: Background) -> DeliveryHook:
     return record
 
 
+@functools.lru_cache(maxsize=4096)
+def _crypto(token: str, encoding_aes_key: str, app_id: str) -> MessageCrypto:
+    """One MessageCrypto per account and key, not one per callback (the key is decoded once)."""
+    return MessageCrypto(token, encoding_aes_key, app_id)
+
+
 def _where(exc: BaseException) -> str:
     """file:line of the innermost frame: enough to find a bug without logging the message (it may
     quote what the user wrote)."""
@@ -114,6 +122,7 @@ class CallbackService:
         self.dedupe = ReplyDedupe(storage, cache, clock, self.background)
         self._late: set[asyncio.Task[Any]] = set()
         self._noting_seen: set[int] = set()  # tenants whose callback_seen write is under way
+        self._seen_noted: dict[int, float] = {}  # tenant id -> when this process last wrote callback_seen
 
     # ---- entry points ---------------------------------------------------------------------
     async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
@@ -183,7 +192,7 @@ class CallbackService:
         return CallbackResponse.reply(reply), outcome
 
     async def _handle_once_claimed(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
-                                   crypto: MessageCrypto | None, key: str, record: "asyncio.Task[str]") -> None:
+                                   crypto: MessageCrypto | None, key: str, record: "asyncio.Future[str]") -> None:
         """WeChat got `success` before storage (the only guard, the cache being down) said whether this
         call won the claim; handle the message now unless another call holds it."""
         if await record == DUPLICATE:
@@ -206,12 +215,17 @@ class CallbackService:
         """Record callback_seen for the checklist after the answer, not on the callback's clock."""
         if tenant.id in self._noting_seen:
             return
+        now = time.monotonic()
+        if now - self._seen_noted.get(tenant.id, -SEEN_REWRITE_SECONDS) < SEEN_REWRITE_SECONDS:
+            return  # written moments ago: no task per callback for a fact that does not change
+        self._seen_noted[tenant.id] = now
         self._noting_seen.add(tenant.id)
 
         async def record() -> None:
             try:
                 await self.state.set(tenant.id, "callback_seen", True)
             except StorageError:
+                self._seen_noted.pop(tenant.id, None)  # try again with the next callback
                 log.warning("callback_seen not recorded for %s (storage unavailable)", tenant.slug)
             finally:
                 self._noting_seen.discard(tenant.id)
@@ -234,7 +248,7 @@ class CallbackService:
         keys = [k for k in (tenant.secrets.encoding_aes_key, tenant.secrets.previous_encoding_aes_key) if k]
         if not keys:
             raise Rejected("bad_crypto", Forbidden("this account has no EncodingAESKey"))
-        cryptos = [MessageCrypto(tenant.secrets.token, key, tenant.app_id) for key in keys]
+        cryptos = [_crypto(tenant.secrets.token, key, tenant.app_id) for key in keys]
         if not cryptos[0].check_msg_signature(query.msg_signature, query.timestamp, query.nonce, encrypt):
             raise Rejected("bad_signature", Forbidden("the msg_signature is not valid"))
         try:
@@ -278,7 +292,7 @@ class CallbackService:
         task = asyncio.ensure_future(rule.handler(ctx))
         try:
             limit = min(HANDLER_SECONDS, deadline - asyncio.get_running_loop().time())
-            reply = await asyncio.wait_for(asyncio.shield(task), max(0.0, limit))
+            reply = await within(task, limit)
         except asyncio.TimeoutError:
             self._finish_late(task, tenant, rule, message)
             return SUCCESS, "timeout"
@@ -329,7 +343,8 @@ class CallbackService:
         finish at shutdown (storage closes next)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while (pending := self._late | self.background.tasks) and loop.time() < deadline:
+        while (pending := self._late | self.background.tasks | self.dedupe.journal.writing) \
+                and loop.time() < deadline:
             await asyncio.wait(pending, timeout=deadline - loop.time())
 
     async def purge_loop(self) -> None:

@@ -9,6 +9,7 @@ import random
 from gateway.cache import Cache, CacheError
 from gateway.documents.busy import BusyBreaker
 from gateway.documents.outbox import Claimed, Outbox
+from gateway.documents.recipient_lookup import RecipientLookup
 from gateway.documents.recipients import PeopleDirectory, TenantsById
 from gateway.platform.clock import Clock
 from gateway.platform.links import document_next, entry_url
@@ -121,6 +122,7 @@ class TemplateSender:
         self.paused: dict[int, float] = {}
         self._template_errors: dict[int, str] = {}  # tenant id -> role whose template WeChat refused
         self.recorder = SentRecorder(outbox)
+        self.recipients = RecipientLookup(people)
         self.outage = OutageLog(log, "template sends")
         self.busy = BusyBreaker()
         self.wechat_outage = OutageLog(log, "template sends")
@@ -181,8 +183,8 @@ class TemplateSender:
         if not template or not template.get("template_id"):
             await self.outbox.mark_final(item, "failed:no_template", f"no {item.role} template configured")
             return
-        who = await self.people.recipient(tenant, item.login)
-        openid = who.openid if who.status == "active" else None
+        who = await self.recipients.get(tenant, item.login)
+        openid = who.openid if who is not None and who.status == "active" else None
         if not openid:  # departed or unbound since the PUT: nobody to send to
             await self.outbox.mark_final(item, "unbound", "no active binding at send time")
             return

@@ -69,6 +69,7 @@ BadCredentials = with_code(Unauthorized, "bad_credentials")
 AccountDisabled = with_code(Forbidden, "account_disabled")
 AccountPending = with_code(Forbidden, "account_pending")
 WeakPasswordError = with_code(Invalid, "weak_password")
+Busy = with_code(Unavailable, "busy")  # the password-hashing queue (or the caller's share of it) is full
 
 
 def wechat_unavailable(exc: wx.WeChatError) -> GatewayError:

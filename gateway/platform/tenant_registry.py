@@ -56,6 +56,9 @@ class TenantRegistry:
         self.storage, self.cache, self.box, self.clock = storage, cache, box, clock
         self.allow_private_webhooks = allow_private_webhooks
         self._by_slug: dict[str, Tenant] = {}
+        self._by_id: dict[int, Tenant] = {}
+        # Rows whose secrets did not open, by slug: (id, revision), so a poll retries one only once it changed.
+        self._unloadable: dict[str, tuple[int, int]] = {}
         self._fingerprint: tuple[Any, ...] = ()
         self._poller: asyncio.Task[None] | None = None
 
@@ -70,10 +73,7 @@ class TenantRegistry:
         return tenant
 
     def by_id(self, tenant_id: int) -> Tenant | None:
-        for tenant in self._by_slug.values():
-            if tenant.id == tenant_id:
-                return tenant
-        return None
+        return self._by_id.get(tenant_id)
 
     def all(self) -> list[Tenant]:
         return sorted(self._by_slug.values(), key=lambda t: t.id)
@@ -87,23 +87,68 @@ class TenantRegistry:
                       secrets=TenantSecrets(**data), created_at=row["created_at"],
                       updated_at=row["updated_at"], revision=row["revision"], replies=replies)
 
+    def _load_row(self, row: dict[str, Any]) -> Tenant | None:
+        try:
+            tenant = self._row_to_tenant(row)
+        except Exception:
+            self._unloadable[row["slug"]] = (row["id"], row["revision"])
+            log.error("tenant %s could not be loaded (secrets do not open)", row["slug"])
+            return None
+        self._unloadable.pop(row["slug"], None)
+        return tenant
+
+    def _put(self, tenant: Tenant) -> None:
+        old = self._by_slug.get(tenant.slug)
+        if old is not None:
+            self._by_id.pop(old.id, None)
+        self._by_slug[tenant.slug] = tenant
+        self._by_id[tenant.id] = tenant
+
+    def _drop(self, slug: str) -> None:
+        old = self._by_slug.pop(slug, None)
+        if old is not None:
+            self._by_id.pop(old.id, None)
+
     async def load_all(self) -> None:
+        fingerprint = await self._current_fingerprint()
         rows = await self.storage.fetchall("SELECT * FROM tenants ORDER BY id")
-        fresh: dict[str, Tenant] = {}
-        for row in rows:
-            try:
-                fresh[row["slug"]] = self._row_to_tenant(row)
-            except Exception:
-                log.error("tenant %s could not be loaded (secrets do not open)", row["slug"])
-        self._by_slug = fresh
-        self._fingerprint = await self._current_fingerprint()
+        self._unloadable = {}
+        fresh = [tenant for tenant in map(self._load_row, rows) if tenant is not None]
+        self._by_slug = {tenant.slug: tenant for tenant in fresh}
+        self._by_id = {tenant.id: tenant for tenant in fresh}
+        self._fingerprint = fingerprint
+
+    async def load_changed(self) -> None:
+        """Reload only the rows that changed since this process read them (new, updated, deleted):
+        with thousands of tenants a change costs one decryption, not one per tenant."""
+        fingerprint = await self._current_fingerprint()
+        current = {row["slug"]: (row["id"], row["revision"])
+                   for row in await self.storage.fetchall("SELECT id, slug, revision FROM tenants")}
+        for slug in [slug for slug in self._by_slug if slug not in current]:
+            self._drop(slug)
+        for slug in [slug for slug in self._unloadable if slug not in current]:
+            del self._unloadable[slug]
+        changed = [ident for slug, (ident, revision) in current.items()
+                   if (known := self._by_slug.get(slug)) is None and self._unloadable.get(slug) != (ident, revision)
+                   or known is not None and (known.id, known.revision) != (ident, revision)]
+        for start in range(0, len(changed), 500):
+            chunk = changed[start:start + 500]
+            for row in await self.storage.fetchall(
+                    f"SELECT * FROM tenants WHERE id IN ({', '.join('?' * len(chunk))})", chunk):
+                tenant = self._load_row(row)
+                if tenant is None:
+                    self._drop(row["slug"])
+                else:
+                    self._put(tenant)
+        self._fingerprint = fingerprint
 
     async def reload(self, slug: str) -> None:
         row = await self.storage.fetchone("SELECT * FROM tenants WHERE slug = ?", (slug,))
-        if row is None:
-            self._by_slug.pop(slug, None)
+        tenant = None if row is None else self._load_row(row)
+        if tenant is None:
+            self._drop(slug)
         else:
-            self._by_slug[slug] = self._row_to_tenant(row)
+            self._put(tenant)
 
     async def fresh(self, slug: str) -> Tenant:
         """The tenant as storage holds it now (this process's copy brought up to date): what an
@@ -148,7 +193,7 @@ class TenantRegistry:
             await asyncio.sleep(POLL_SECONDS)
             try:
                 if await self._current_fingerprint() != self._fingerprint:
-                    await self.load_all()
+                    await self.load_changed()
             except StorageError:
                 log.warning("tenant poll skipped: storage unavailable")
             except Exception as exc:  # the poll must outlive any one failure, or copies go stale

@@ -107,6 +107,8 @@ class MessageCrypto:
         if not token or not app_id:
             raise CryptoError("invalid crypto configuration")
         self._key = decode_aes_key(encoding_aes_key)
+        self._aes = algorithms.AES(self._key)  # the key schedule object, reused by every cipher
+        self._iv = self._key[:16]
         self.token = token
         self.app_id = app_id
         self._app_id_bytes = app_id.encode("utf-8")
@@ -116,7 +118,7 @@ class MessageCrypto:
         return f"MessageCrypto(app_id={self.app_id!r})"
 
     def _cipher(self) -> Cipher[modes.CBC]:
-        return Cipher(algorithms.AES(self._key), modes.CBC(self._key[:16]))
+        return Cipher(self._aes, modes.CBC(self._iv))
 
     def msg_signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
         return sha1_signature(self.token, timestamp, nonce, encrypt)

@@ -6,10 +6,7 @@ Parsing is hardened per SECURITY.md §3: size limit, no DTD/entities, UTF-8 only
 from __future__ import annotations
 
 import re
-from xml.etree.ElementTree import Element, ParseError
-
-import defusedxml.ElementTree as SafeET
-from defusedxml import DefusedXmlException
+from xml.parsers import expat
 
 __all__ = [
     "MAX_XML_BYTES",
@@ -45,14 +42,71 @@ def parse_xml(body: bytes) -> dict[str, str]:
     if isinstance(body, str):
         body = body.encode("utf-8")
     _precheck(body)
+    reader = _FlatReader()
     try:
-        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ParseError, DefusedXmlException, ValueError, LookupError):
+        reader.parse(body)
+    except (expat.ExpatError, ValueError, LookupError):
         raise XmlError() from None
-    if root.tag != "xml":
+    if reader.root != "xml":
         raise XmlError("root element must be <xml>")
-    _check_depth(root)
-    return _flatten(root)
+    return reader.fields
+
+
+class _FlatReader:
+    """Streams the XML through expat straight into the flat dict (no element tree): a DOCTYPE, and so
+    any entity declaration, is refused the moment it starts, as defusedxml's forbid_dtd does, and
+    depth is checked as elements open. Text of an element is what comes before its first child,
+    as ElementTree's `.text`; the first occurrence of a repeated tag wins."""
+
+    __slots__ = ("fields", "root", "_stack")
+
+    def __init__(self) -> None:
+        self.fields: dict[str, str] = {}
+        self.root = ""
+        # Per open element: [tag, text chunks before its first child, has children].
+        self._stack: list[list] = []
+
+    def parse(self, body: bytes) -> None:
+        parser = expat.ParserCreate(namespace_separator="}")
+        parser.buffer_text = True
+        parser.StartDoctypeDeclHandler = _refuse
+        parser.EntityDeclHandler = _refuse
+        parser.UnparsedEntityDeclHandler = _refuse
+        parser.ExternalEntityRefHandler = _refuse
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._text
+        parser.Parse(body, True)
+
+    def _start(self, name: str, attributes: object) -> None:
+        stack = self._stack
+        if len(stack) >= MAX_XML_DEPTH:
+            raise XmlError("XML nested too deeply")
+        if "}" in name:
+            name = "{" + name  # ElementTree's spelling of a namespaced tag
+        if stack:
+            stack[-1][2] = True
+        else:
+            self.root = name
+        stack.append([name, [], False])
+
+    def _text(self, data: str) -> None:
+        top = self._stack[-1]
+        if not top[2]:  # text after a child is that child's tail, not this element's text
+            top[1].append(data)
+
+    def _end(self, name: str) -> None:
+        stack = self._stack
+        tag, chunks, has_children = stack.pop()
+        depth = len(stack)
+        if depth == 1:
+            self.fields.setdefault(tag, "" if has_children else "".join(chunks))
+        elif depth == 2:
+            self.fields.setdefault(f"{stack[1][0]}.{tag}", "".join(chunks))
+
+
+def _refuse(*args: object) -> None:
+    raise XmlError("DTDs and entities are not accepted")
 
 
 def _precheck(body: bytes) -> None:
@@ -67,28 +121,6 @@ def _precheck(body: bytes) -> None:
     declared = _ENCODING_DECL_RE.match(body)
     if declared and declared.group(1).decode("ascii", "replace").lower() not in _UTF8_NAMES:
         raise XmlError()
-
-
-def _check_depth(root: Element) -> None:
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > MAX_XML_DEPTH:
-            raise XmlError("XML nested too deeply")
-        stack.extend((child, depth + 1) for child in element)
-
-
-def _flatten(root: Element) -> dict[str, str]:
-    # The first occurrence of a repeated tag wins, so a later duplicate cannot override it.
-    fields: dict[str, str] = {}
-    for child in root:
-        if len(child) == 0:
-            fields.setdefault(child.tag, child.text or "")
-            continue
-        fields.setdefault(child.tag, "")
-        for grandchild in child:
-            fields.setdefault(f"{child.tag}.{grandchild.tag}", grandchild.text or "")
-    return fields
 
 
 def escape_cdata(text: str) -> str:
