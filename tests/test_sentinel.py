@@ -15,6 +15,8 @@ from typing import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.cache import CacheError
+
 from harness import document, free_port, wait_for
 from phone import sign_in
 from wechat_env import Simulator
@@ -141,15 +143,27 @@ async def _failover_under_load(env, redis_set: RedisSet) -> None:
             ids = await sim.client.sent(app_id)
             assert len({m["client_msg_id"] for m in ids}) == DOCS * len(LOGINS)
             assert answered == [200] * 40
-            # The gateway now writes to the promoted replica.
-            await g.gw.cache.set("after-failover", "yes", 30)
+            # Once Sentinel has demoted the old primary, the gateway writes to the promoted replica (a
+            # connection still open to the old one is refused there and replaced).
+            await wait_for(lambda: _role_is(redis_set, redis_set.primary, "slave"), timeout=45, every=0.2)
             promoted = aioredis.Redis(port=redis_set.replica, decode_responses=True)
-            assert await promoted.get(f"{env.prefix}after-failover") == "yes"
+
+            async def written_to_the_new_primary() -> bool:
+                try:
+                    await g.gw.cache.set("after-failover", "yes", 30)
+                except CacheError:
+                    return False
+                return await promoted.get(f"{env.prefix}after-failover") == "yes"
+            await wait_for(written_to_the_new_primary, timeout=20, every=0.2)
             assert time.monotonic() - started < 150
 
 
 async def _role_is_master(redis_set: RedisSet) -> bool:
+    return await _role_is(redis_set, redis_set.replica, "master")
+
+
+async def _role_is(redis_set: RedisSet, port: int, role: str) -> bool:
     try:
-        return await redis_set.role(redis_set.replica) == "master"
+        return await redis_set.role(port) == role
     except Exception:
         return False
