@@ -44,6 +44,18 @@ def _is_text(value: Any) -> bool:
     return True
 
 
+def error_status(status_code: int, exc: BaseException | None) -> int:
+    """The status a page answers for `exc`: a contract error's own, 503 for a back end down, an
+    HTTPError's, else Tornado's `status_code`."""
+    if isinstance(exc, GatewayError):
+        return exc.status
+    if isinstance(exc, (StorageError, CacheError)):
+        return 503
+    if isinstance(exc, tornado.web.HTTPError):
+        return exc.status_code
+    return status_code
+
+
 class BaseHandler(tornado.web.RequestHandler):
     route_name = "other"
 

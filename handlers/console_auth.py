@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 from urllib.parse import urlsplit
 
 from gateway.console.accounts import OPERATOR_TENANT
@@ -111,7 +112,22 @@ class LanguageHandler(ConsoleHandler):
         self.redirect(safe_next(self.get_query_argument("next", None)))
 
 
-class PasswordPage(ConsoleHandler):
+class OwnAccountPage(ConsoleHandler):
+    """A page about the signed-in console account itself (not the operator token's session)."""
+
+    async def own_account(self) -> Any | None:
+        """The account, or None once the visitor has been redirected (no account, or deleted)."""
+        session = self.session
+        if session is None or session.account_id is None:
+            self.redirect("/console/")
+            return None
+        account = await self.gw.console.accounts.get(session.tenant_id, session.account_id)
+        if account is None:
+            self.redirect("/console/login")
+        return account
+
+
+class PasswordPage(OwnAccountPage):
     async def get(self) -> None:
         if self.session is None or self.session.account_id is None:
             self.redirect("/console/")
@@ -119,14 +135,11 @@ class PasswordPage(ConsoleHandler):
         self.render_console("password.html", forced=self.session.must_change_password)
 
     async def post(self) -> None:
-        session = self.session
-        if session is None or session.account_id is None:
-            self.redirect("/console/")
-            return
-        account = await self.gw.console.accounts.get(session.tenant_id, session.account_id)
+        account = await self.own_account()
         if account is None:
-            self.redirect("/console/login")
             return
+        session = self.session
+        assert session is not None
         try:
             await self.gw.console.accounts.change_password(account, self.form("current"), self.form("new"),
                                                            session.id_hash)
@@ -141,31 +154,24 @@ class PasswordPage(ConsoleHandler):
         self.redirect("/console/?changed=1")
 
 
-class TotpPage(ConsoleHandler):
+class TotpPage(OwnAccountPage):
     async def get(self) -> None:
         await self._show(self.gw.console.accounts.new_totp_secret())
 
     async def _show(self, secret: str, errors: dict[str, str] | None = None) -> None:
-        session = self.session
-        if session is None or session.account_id is None:
-            self.redirect("/console/")
-            return
-        account = await self.gw.console.accounts.get(session.tenant_id, session.account_id)
+        account = await self.own_account()
         if account is None:
-            self.redirect("/console/login")
             return
         uri = self.gw.console.accounts.totp_uri(account, secret, "WeChat Gateway")
         self.render_console("totp.html", status=400 if errors else 200, secret=secret, uri=uri, errors=errors or {})
 
     async def post(self) -> None:
-        session = self.session
         secret = self.form("secret")
-        if session is None or session.account_id is None or not secret.isalnum() or len(secret) > 64:
+        if not secret.isalnum() or len(secret) > 64:
             self.redirect("/console/")
             return
-        account = await self.gw.console.accounts.get(session.tenant_id, session.account_id)
+        account = await self.own_account()
         if account is None:
-            self.redirect("/console/login")
             return
         try:
             await self.gw.console.accounts.enrol_totp(account, secret, self.form("code"))

@@ -9,12 +9,9 @@ from urllib.parse import quote
 import tornado.web
 
 from gateway.accounts.client_ip import client_ip
-from gateway.cache import CacheError
 from gateway.console.sessions import ConsoleSession
-from gateway.platform.errors import GatewayError
 from gateway.platform.tenant import Tenant
-from gateway.storage import StorageError
-from handlers.base import BaseHandler
+from handlers.base import BaseHandler, error_status
 from handlers.console_i18n import translate
 from handlers.pages import CSP, TEMPLATE_DIR
 
@@ -118,13 +115,7 @@ class ConsoleHandler(BaseHandler):
                     section=section, here=self.request.uri or "/console/", **values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, GatewayError):
-            status_code = exc.status
-        elif isinstance(exc, (StorageError, CacheError)):
-            status_code = 503
-        elif isinstance(exc, tornado.web.HTTPError):
-            status_code = exc.status_code
+        status_code = error_status(status_code, kwargs.get("exc_info", (None, None, None))[1])
         self.set_status(status_code)
         self.clear_header("Location")
         heading, text = _ERRORS.get(status_code, ("出错了", "系统出现问题，请稍后再试。"))

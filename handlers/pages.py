@@ -7,12 +7,9 @@ from typing import Any
 
 import tornado.web
 
-from gateway.cache import CacheError
-from gateway.platform.errors import GatewayError
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
 from gateway.accounts.sessions import Session
-from gateway.storage import StorageError
-from handlers.base import DOC, SLUG
+from handlers.base import DOC, SLUG, error_status
 from handlers.session import SessionHandler
 from gateway.platform.tenant import Tenant
 
@@ -84,13 +81,7 @@ class PageHandler(SessionHandler):
                     tenant_name=tenant.name, base=f"/wx/{tenant.slug}/", here=here, **values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, GatewayError):
-            status_code = exc.status
-        elif isinstance(exc, (StorageError, CacheError)):
-            status_code = 503
-        elif isinstance(exc, tornado.web.HTTPError):
-            status_code = exc.status_code
+        status_code = error_status(status_code, kwargs.get("exc_info", (None, None, None))[1])
         self.set_status(status_code)
         self.clear_header("Location")
         heading, text = _ERROR_PAGES.get(status_code, _FALLBACK_ERROR)

@@ -156,27 +156,9 @@ class TokenStore:
             return local[0]
         if self.vault is None:
             raise NetworkError(NETWORK_ERRCODE, "the cache is down and no token is held")
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.lease_ttl + 1.0
-        while True:
-            record = await self._from_vault(key)
-            if self._fresh(record, failed):
-                assert record is not None
-                return record
-            if await self.vault.take_lease(key, self.lease_ttl):
-                try:
-                    record = await self._from_vault(key)
-                    if self._fresh(record, failed):
-                        assert record is not None
-                        return record
-                    record = await fetch()
-                    await self.write(key, record)
-                    return record
-                finally:
-                    await self.vault.release(key)
-            await asyncio.sleep(random.uniform(POLL_MIN, POLL_MAX) * 2)
-            if loop.time() > deadline:
-                raise NetworkError(NETWORK_ERRCODE, "timed out waiting for another process to fetch a token")
+        vault = self.vault
+        return await self._fetch_once(key, fetch, failed, lambda: self._from_vault(key),
+                                      lambda: _vault_lease(vault, key, self.lease_ttl), poll_factor=2.0)
 
     async def _from_vault(self, key: str) -> TokenRecord | None:
         assert self.vault is not None
@@ -187,17 +169,25 @@ class TokenStore:
         return record
 
     async def _lookup_cached(self, key: str, fetch: Fetch, failed: str | None) -> TokenRecord:
-        record = await self.read(key)
+        return await self._fetch_once(key, fetch, failed, lambda: self.read(key),
+                                      lambda: self.cache.acquire(key, self.lease_ttl))
+
+    async def _fetch_once(self, key: str, fetch: Fetch, failed: str | None,
+                          read: Callable[[], Awaitable[TokenRecord | None]],
+                          acquire: Callable[[], Awaitable[Lease | None]], poll_factor: float = 1.0) -> TokenRecord:
+        """The stored record if fresh; else whoever takes the lease fetches (checking again first)
+        while the others poll the store until the record appears or the lease's time runs out."""
+        record = await read()
         if self._fresh(record, failed):
             assert record is not None
             return record
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.lease_ttl + 1.0
         while True:
-            lease = await self.cache.acquire(key, self.lease_ttl)
+            lease = await acquire()
             if lease is not None:
                 try:
-                    record = await self.read(key)  # check again: another process may have just stored one
+                    record = await read()  # check again: another process may have just stored one
                     if self._fresh(record, failed):
                         assert record is not None
                         return record
@@ -206,8 +196,8 @@ class TokenStore:
                     return record
                 finally:
                     await _release(lease)
-            await asyncio.sleep(random.uniform(POLL_MIN, POLL_MAX))
-            record = await self.read(key)
+            await asyncio.sleep(random.uniform(POLL_MIN, POLL_MAX) * poll_factor)
+            record = await read()
             if self._fresh(record, failed):
                 assert record is not None
                 return record
@@ -229,9 +219,24 @@ class TokenStore:
             await _release(lease)
 
 
+class _VaultLease(Lease):
+    """The vault's lease of one key, released like a cache lease."""
+
+    def __init__(self, vault: TokenVault, key: str) -> None:  # no cache behind it: no Lease.__init__
+        self.vault, self.key = vault, key
+
+    async def release(self) -> bool:
+        await self.vault.release(self.key)
+        return True
+
+
+async def _vault_lease(vault: TokenVault, key: str, seconds: float) -> Lease | None:
+    return _VaultLease(vault, key) if await vault.take_lease(key, seconds) else None
+
+
 async def _release(lease: Lease) -> None:
     """Free a lease; a cache error here must not hide a token just fetched (the lease expires by itself)."""
     try:
         await lease.release()
-    except CacheError:
+    except (CacheError, StorageError):
         log.warning("token lease not released (cache unavailable); it expires on its own")
