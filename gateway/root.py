@@ -19,6 +19,7 @@ from gateway.accounts.passwords import PasswordHasher, ScryptParams
 from gateway.accounts.registration import Registration
 from gateway.accounts.service import AccountService
 from gateway.accounts.sessions import SessionStore
+from gateway.accounts.sheet_import import SheetImport
 from gateway.accounts.sign_in import SignIn
 from gateway.cache import Cache, open_cache
 from gateway.callbacks.pipeline import CallbackService
@@ -97,6 +98,7 @@ class Gateway:
         self.registration = Registration(self.storage, self.cache, self.clock, self.audit, self.events,
                                          self.directory, self.hasher)
         self.account_list = AccountListing(self.storage, self.clock)
+        self.sheet_import = SheetImport(self.storage, self.clock, self.audit, self.box, self.hasher, self.state)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
         self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
                                      self.bindings, self.sessions, self.audit, public_url)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from gateway.accounts.wechat_ids import store_wechat_ids, wechat_id_problem
 from gateway.accounts.rules import KINDS, login_problem, normalise_login, text_problem
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
@@ -180,6 +181,7 @@ class ImportRow:
     name: str
     position: str | None
     kind: str | None
+    wechat: str | None = None
 
 
 def check_table(tenant: Tenant, table: list[list[str]]) -> tuple[list[ImportRow], bool, bool]:
@@ -200,6 +202,7 @@ def check_table(tenant: Tenant, table: list[list[str]]) -> tuple[list[ImportRow]
         raise InvalidRows("the header row is not usable", {"rows": [{"row": 1, "problems": header_problems}]})
     login_at, name_at = where[people["login_column"]], where[people["name_column"]]
     position_at = where.get(people["position_column"])
+    wechat_at = where.get(people["wechat_column"])
     kind_at = next((where[h] for h in KIND_HEADERS if h in where), None)
 
     def cell(values: list[str], index: int | None) -> str:
@@ -217,6 +220,9 @@ def check_table(tenant: Tenant, table: list[list[str]]) -> tuple[list[ImportRow]
         kind = KIND_ALIASES.get(raw_kind.lower()) if raw_kind else None
         problems = [p for p in (login_problem(login), text_problem(people["name_column"], name, True),
                                 text_problem(people["position_column"], position, False)) if p]
+        wechat_problem = wechat_id_problem(cell(values, wechat_at).strip()) if wechat_at is not None else None
+        if wechat_problem:
+            problems.append(wechat_problem.split(" / ")[-1])
         if raw_kind and kind not in KINDS:
             problems.append(f"kind must be one of {', '.join(KINDS)}")
         key = normalise_login(login) if login else ""
@@ -227,7 +233,8 @@ def check_table(tenant: Tenant, table: list[list[str]]) -> tuple[list[ImportRow]
         if problems:
             bad.append({"row": number, "problems": problems})
         else:
-            rows.append(ImportRow(number, login, key, name, position, kind))
+            wechat = cell(values, wechat_at).strip() if wechat_at is not None else None
+            rows.append(ImportRow(number, login, key, name, position, kind, wechat))
     if bad:
         raise InvalidRows(f"{len(bad)} rows have problems; nothing was imported", {"rows": bad})
     return rows, position_at is not None, kind_at is not None
@@ -240,15 +247,23 @@ def _read_and_check(tenant: Tenant, data: bytes, kind: str) -> tuple[list[Import
     return check_table(tenant, read_table(data, kind))
 
 
-async def import_accounts(storage: Storage, audit: AuditLog, clock: Clock, tenant: Tenant, data: bytes,
-                          kind: str, actor: str) -> dict[str, int]:
+def import_thread() -> ThreadPoolExecutor:
+    """One thread: imports are rare and heavy, so they queue rather than take the default pool
+    (and its memory) from everything else."""
     global _reader
     if _reader is None:
-        # One thread: imports are rare and heavy, so they queue rather than take the default
-        # pool (and its memory) from everything else.
         _reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gw-import")
+    return _reader
+
+
+async def read_in_thread(data: bytes, kind: str) -> list[list[str]]:
+    return await asyncio.get_running_loop().run_in_executor(import_thread(), read_table, data, kind)
+
+
+async def import_accounts(storage: Storage, audit: AuditLog, clock: Clock, tenant: Tenant, data: bytes,
+                          kind: str, actor: str) -> dict[str, int]:
     rows, has_position, has_kind = await asyncio.get_running_loop().run_in_executor(
-        _reader, _read_and_check, tenant, data, kind)
+        import_thread(), _read_and_check, tenant, data, kind)
     existing: set[str] = set()
     pending: set[str] = set()
     keys = [r.key for r in rows]
@@ -280,6 +295,8 @@ async def import_accounts(storage: Storage, audit: AuditLog, clock: Clock, tenan
             await tx.execute(
                 "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status,"
                 f" must_change_password, created_at, updated_at) VALUES {values} {upsert}", params)
+        if any(r.wechat is not None for r in rows):
+            await store_wechat_ids(tx, tenant.id, [(r.key, r.wechat or "") for r in rows])
         created = sum(1 for r in rows if r.key not in existing)
         result = {"created": created, "updated": len(rows) - created}
         await audit.record(tenant.id, actor, "accounts.imported", "", {**result, "format": kind}, ex=tx)

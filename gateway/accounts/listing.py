@@ -13,9 +13,10 @@ STATUSES = ("active", "pending", "departed", "locked", "bound", "never")
 PAGE_SIZE = 50
 
 _SELECT = ("SELECT a.id, a.login, a.name, a.kind, a.position, a.status, a.locked_until, a.created_at,"
-           " b.created_at AS bound_at, s.last_at FROM accounts a"
+           " b.created_at AS bound_at, s.last_at, w.wechat_id FROM accounts a"
            " LEFT JOIN bindings b ON b.tenant_id = a.tenant_id AND b.active_account = a.id"
-           " LEFT JOIN account_sign_ins s ON s.tenant_id = a.tenant_id AND s.account_id = a.id")
+           " LEFT JOIN account_sign_ins s ON s.tenant_id = a.tenant_id AND s.account_id = a.id"
+           " LEFT JOIN account_wechat_ids w ON w.tenant_id = a.tenant_id AND w.account_id = a.id")
 
 
 @dataclass(frozen=True)

@@ -180,6 +180,8 @@ class AccountService:
                 raise Conflict("only a pending self-registration can be refused")
             await tx.execute("DELETE FROM account_sign_ins WHERE tenant_id = ? AND account_id = ?",
                              (tenant.id, row["id"]))
+            await tx.execute("DELETE FROM account_wechat_ids WHERE tenant_id = ? AND account_id = ?",
+                             (tenant.id, row["id"]))
             await tx.execute("DELETE FROM accounts WHERE tenant_id = ? AND id = ?", (tenant.id, row["id"]))
             await self.audit.record(tenant.id, actor, "account.refused", row["login"], ex=tx)
 

@@ -21,3 +21,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX webhook_tenant ON webhook_deliveries (tenant_id, event_id)",
     )),
 )
+
+# Versions 73-79: imports from the console, WeChat ids, refused registrations, the two logs.
+MIGRATIONS += (
+    Migration(73, "WeChat ids from imports; uploaded sheets between the import's steps", (
+        """CREATE TABLE account_wechat_ids (
+            tenant_id {int} NOT NULL, account_id {int} NOT NULL, wechat_id {key} NOT NULL,
+            PRIMARY KEY (tenant_id, account_id)){opts}""",
+        # A sheet (or a sheet of generated passwords) sealed with the master key, kept an hour.
+        """CREATE TABLE import_uploads (
+            tenant_id {int} NOT NULL, token {key} NOT NULL, purpose {key} NOT NULL, sealed {blob} NOT NULL,
+            created_at {ts} NOT NULL, PRIMARY KEY (tenant_id, token)){opts}""",
+    )),
+    Migration(74, "who asked for a pending registration; refusals waiting to be told", (
+        """CREATE TABLE registration_openids (
+            tenant_id {int} NOT NULL, account_id {int} NOT NULL, openid {key} NOT NULL,
+            PRIMARY KEY (tenant_id, account_id)){opts}""",
+        """CREATE TABLE refused_registrations (
+            tenant_id {int} NOT NULL, openid {key} NOT NULL, login {key} NOT NULL, refused_at {ts} NOT NULL,
+            PRIMARY KEY (tenant_id, openid)){opts}""",
+    )),
+    Migration(75, "the logs paged by person and by kind", (
+        "CREATE INDEX audit_tenant_subject ON audit (tenant_id, subject, id)",
+        "CREATE INDEX audit_tenant_action ON audit (tenant_id, action, id)",
+    )),
+)

@@ -1,0 +1,44 @@
+"""English texts of the console's import and log pages, keyed by the Chinese text they replace."""
+from __future__ import annotations
+
+EN_IMPORT: dict[str, str] = {
+    "导入人员": "Import people", "核对": "Check", "表格文件": "Sheet file", "上传并预览": "Upload and preview",
+    "上传表格": "Upload the sheet", "核对前几行和列的对应关系，选择初始密码的来源":
+        "Check the first rows and which column is which; choose where initial passwords come from",
+    "试运行：列出每一个有问题的行，不写入任何数据": "Dry run: every bad row is listed, nothing is written",
+    "导入：全部成功，或者一行也不写入": "Import: all rows, or none",
+    "从您已有的人员表格导入账号：Excel（.xlsx）或 CSV（UTF-8 或 GB18030，Excel 另存的 CSV 都可以）。第一行是列名，例如 工号、姓名、职位、微信号、类型、密码。":
+        "Import accounts from the sheet you already keep: Excel (.xlsx) or CSV (UTF-8 or GB18030, as Excel saves "
+        "it). The first row holds the column names, e.g. login, name, position, WeChat id, kind, password.",
+    "已有账号只更新姓名、职位、类型和微信号，不会改变其密码和状态；待审核的自助注册不会被导入激活。":
+        "Existing accounts get only their name, position, kind and WeChat id updated, never their password or "
+        "status; a pending self-registration is never activated by an import.",
+    "请选择要导入的 .csv 或 .xlsx 文件。": "Choose a .csv or .xlsx file to import.",
+    "表格共": "The sheet has", "行数据，下面是前几行。请确认每一项对应的列，然后先试运行。":
+        "rows; the first ones are below. Check which column is which, then do a dry run first.",
+    "列的对应关系": "Columns", "（没有这一列）": "(no such column)", "微信号": "WeChat id", "密码": "Password",
+    "新账号的初始密码": "Initial passwords of new accounts",
+    "为每个新账号随机生成（导入后下载一次）": "Generate one per new account (downloaded once after the import)",
+    "使用表格中的密码列": "Take them from the password column",
+    "所有新账号使用同一个初始密码": "One initial password for every new account",
+    "不设密码（之后在人员账号中逐个重置）": "No password (reset each one later on the People page)",
+    "统一初始密码": "The one initial password",
+    "初始密码只用于新账号，已有账号的密码不变。": "Initial passwords are for new accounts only; existing "
+                                             "accounts keep theirs. ",
+    "本企业开启了“首次登录必须修改密码”：新账号首次登录时必须设置自己的密码。":
+        "First-login password change is on: new accounts must choose their own password at first sign-in.",
+    "试运行": "Dry run", "导入": "Import", "试运行结果": "Dry run result", "没有导入": "Nothing imported",
+    "行有问题，导入时不会写入任何数据。": "rows have problems; an import would write nothing.",
+    "行": "Row", "问题": "Problem", "没有问题。导入将新建": "No problems. The import will create",
+    "个账号，更新": "accounts and update", "个已有账号。": "existing accounts.",
+    "个已有账号的密码列被忽略（密码保持不变）。": "existing accounts' password cells are ignored (passwords unchanged).",
+    "有问题的行见下表，没有导入任何数据。请改正表格后重新上传，或调整列的对应关系。":
+        "Nothing was imported: the rows below have problems. Fix the sheet and upload it again, or change the columns.",
+    "导入完成": "Import done", "新建": "Created",
+    "新账号的初始密码只能下载这一次，服务器不保存明文。请立即下载，并通过安全的方式交给每个人。":
+        "The new accounts' initial passwords can be downloaded this one time; the server keeps no clear copy. "
+        "Download them now and hand them to each person safely.",
+    "下载初始密码表": "Download the initial passwords", "新账号首次登录时必须修改初始密码。":
+        "New accounts must change their initial password at first sign-in.",
+    "查看人员账号": "See the people",
+}
