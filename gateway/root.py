@@ -16,6 +16,7 @@ from gateway.accounts.listing import AccountListing
 from gateway.accounts.login_limits import LoginLimiter, login_digest_key
 from gateway.accounts.oauth import OAuthFlow
 from gateway.accounts.passwords import PasswordHasher, ScryptParams
+from gateway.accounts.refusals import RefusalNotices
 from gateway.accounts.registration import Registration
 from gateway.accounts.service import AccountService
 from gateway.accounts.sessions import SessionStore
@@ -98,6 +99,7 @@ class Gateway:
         self.registration = Registration(self.storage, self.cache, self.clock, self.audit, self.events,
                                          self.directory, self.hasher)
         self.account_list = AccountListing(self.storage, self.clock)
+        self.refusals = RefusalNotices(self.storage, self.clock)
         self.sheet_import = SheetImport(self.storage, self.clock, self.audit, self.box, self.hasher, self.state)
         self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
         self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,

@@ -75,6 +75,17 @@ class PageHandler(SessionHandler):
             return None
         return tenant
 
+    refused_login: str | None = None
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace["refused_login"] = self.refused_login  # for refusal_notice.html
+        return namespace
+
+    async def take_refusal(self, tenant: Tenant) -> None:
+        """A refused self-registration of this WeChat user is told once, on the login or registration page."""
+        self.refused_login = await self.gw.refusals.take(tenant, self.openid_from_cookie(tenant))
+
     def render_page(self, tenant: Tenant, here: str, template: str | None = None, **values: Any) -> None:
         self.xsrf_token  # sets the _xsrf cookie that app.js echoes as X-XSRFToken
         self.render(template or self.template_name, page=self.page, script=self.script, slug=tenant.slug,
@@ -94,6 +105,7 @@ class LoginPage(PageHandler):
     async def get(self, slug: str) -> None:
         tenant = await self.open_page(slug, "login")
         if tenant is not None:
+            await self.take_refusal(tenant)
             self.render_page(tenant, "login", next_page=next_after_login(self.get_query_argument("next", None)),
                              allow_registration=bool(tenant.policy.get("allow_mobile_registration")))
 
@@ -114,6 +126,7 @@ class RegisterPage(PageHandler):
         tenant = await self.open_page(slug, "register")
         if tenant is None:
             return
+        await self.take_refusal(tenant)
         next_page = next_after_login(self.get_query_argument("next", None))
         if not tenant.policy.get("allow_mobile_registration"):
             self.render_page(tenant, "register", template="message.html", heading="暂未开放注册",

@@ -9,6 +9,7 @@ from typing import Any
 
 from gateway.accounts.client_ip import ip_bucket
 from gateway.accounts.directory import AccountDirectory
+from gateway.accounts.refusals import remember_applicant
 from gateway.accounts.passwords import PasswordHasher, Requester
 from gateway.accounts.rules import KINDS, check_new_password, hash_new_password, login_problem, normalise_login, text_problem
 from gateway.cache import Cache, CacheError
@@ -49,11 +50,12 @@ class Registration:
         now = self.clock.now()
         try:
             async with self.storage.transaction() as tx:
-                await tx.execute(
+                created = await tx.execute(
                     "INSERT INTO accounts (tenant_id, login, login_key, name, kind, position, status, password_hash,"
                     " must_change_password, password_changed_at, created_at, updated_at)"
                     " VALUES (?, ?, ?, ?, ?, '', 'pending', ?, 0, ?, ?, ?)",
                     (tenant.id, login, normalise_login(login), name, kind, hashed, now, now, now))
+                await remember_applicant(tx, tenant.id, int(created.lastrowid or 0), openid)
                 await self.audit.record(tenant.id, login, "account.registered", login,
                                         {"kind": kind, "openid": openid, "ip": ip}, ex=tx)
                 await self.events.emit(tenant, "account.registered", {"login": login, "name": name, "kind": kind},

@@ -12,6 +12,7 @@ from gateway.accounts.importer import import_accounts
 from gateway.accounts.login_limits import LoginLimiter
 from gateway.accounts.password_policy import policy_description
 from gateway.accounts.passwords import PasswordHasher, Requester
+from gateway.accounts.refusals import forget_applicant, leave_refusal
 from gateway.accounts.rules import (ACCOUNT_FIELDS, KINDS, check_new_password, hash_new_password, login_problem,
                                     normalise_login, password_policy, text_problem)
 from gateway.accounts.sessions import Session
@@ -141,6 +142,8 @@ class AccountService:
                     "UPDATE accounts SET status = 'departed', updated_at = ?"
                     f"{', password_hash = NULL' if refused else ''} WHERE tenant_id = ? AND id = ?",
                     (self.clock.now(), tenant.id, row["id"]))
+                if refused:
+                    await leave_refusal(tx, tenant.id, int(row["id"]), str(row["login"]), self.clock.now())
                 await self.audit.record(tenant.id, actor, "account.departed", row["login"],
                                         {"registration_refused": True} if refused else None, ex=tx)
             view = await self.directory.view_by_id(tx, tenant, row["id"])
@@ -168,6 +171,7 @@ class AccountService:
             if row["status"] == "pending":
                 await tx.execute("UPDATE accounts SET status = 'active', updated_at = ? WHERE tenant_id = ? AND id = ?",
                                  (self.clock.now(), tenant.id, row["id"]))
+                await forget_applicant(tx, tenant.id, int(row["id"]))
                 await self.audit.record(tenant.id, actor, "account.approved", row["login"], ex=tx)
             view = await self.directory.view_by_id(tx, tenant, row["id"])
         return view
@@ -182,6 +186,7 @@ class AccountService:
                              (tenant.id, row["id"]))
             await tx.execute("DELETE FROM account_wechat_ids WHERE tenant_id = ? AND account_id = ?",
                              (tenant.id, row["id"]))
+            await leave_refusal(tx, tenant.id, int(row["id"]), str(row["login"]), self.clock.now())
             await tx.execute("DELETE FROM accounts WHERE tenant_id = ? AND id = ?", (tenant.id, row["id"]))
             await self.audit.record(tenant.id, actor, "account.refused", row["login"], ex=tx)
 
