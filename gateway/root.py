@@ -26,6 +26,7 @@ from gateway.cache import Cache, open_cache
 from gateway.callbacks.pipeline import CallbackService
 from gateway.callbacks.rulebook import RuleBook
 from gateway.console.accounts import ConsoleAccounts
+from gateway.console.logs import LogListing
 from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
@@ -69,11 +70,11 @@ class Gateway:
         self.storage: Storage = open_storage(settings.storage.url, settings.storage.query_timeout)
         self.cache: Cache = open_cache(settings.cache.url)
         self.metrics = Metrics()
-        self.audit = AuditLog(self.storage, self.clock)
         self.state = TenantState(self.storage, self.clock)
         self.events = EventLog(self.storage, self.clock)
         self.box = SecretBox(settings.master_key_bytes)
         self.registry = TenantRegistry(self.storage, self.cache, self.box, self.clock, sec.allow_private_webhooks)
+        self.audit = AuditLog(self.storage, self.clock, self.registry.logging_switches)
         # Its own client: Tornado's shared one allows only 10 requests at a time per process.
         self._wechat_client = AsyncHTTPClient(force_instance=True, max_clients=100)
         self.wechat_http = WeChatHttp(settings.wechat.api_base, settings.wechat.timeout,
@@ -83,7 +84,8 @@ class Gateway:
 
         # ---- tokens
         self.tokens = TokenCentre(settings.wechat, self.cache, self.clock, self.wechat_http, self.state,
-                                  self.metrics, self.registry, TokenVault(self.storage, self.clock, self.box))
+                                  self.metrics, self.registry, TokenVault(self.storage, self.clock, self.box),
+                                  audit=self.audit)
 
         # ---- accounts
         self.directory = AccountDirectory(self.storage, self.clock)
@@ -133,6 +135,7 @@ class Gateway:
 
         # ---- the console (same services as the APIs; its own accounts share the hasher and limiter)
         self.test_events = TestEventSender(self.clock, sec.allow_private_webhooks)
+        self.logs = LogListing(self.storage)
         self.console = ConsoleService(
             ConsoleAccounts(self.storage, self.clock, self.hasher, self.limits, self.audit, self.box),
             ConsoleSessions(self.storage, self.clock), self.test_events)

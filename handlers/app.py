@@ -7,7 +7,8 @@ from typing import Any
 import tornado.web
 
 from gateway.root import Gateway
-from handlers import (admin, admin_menu, bind_pages, console_auth, console_documents, console_import, console_people,
+from handlers import (admin, admin_menu, bind_pages, console_auth, console_documents, console_import, console_logs,
+                      console_people,
                       console_tenant,
                       console_tenants, console_tools, console_webhooks, jssdk, mobile_auth, mobile_docs, ops, pages,
                       tenant_accounts, tenant_bind_qr, tenant_documents, wechat)
@@ -18,7 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # One module per audience.
 ROUTE_MODULES = (ops, admin, admin_menu, wechat, jssdk, tenant_accounts, tenant_bind_qr, tenant_documents, mobile_auth,
                  mobile_docs, pages, bind_pages, console_auth, console_tenants, console_tenant, console_tools,
-                 console_people, console_import, console_documents, console_webhooks)
+                 console_people, console_import, console_documents, console_webhooks, console_logs)
 
 
 def collect_routes() -> list[Any]:

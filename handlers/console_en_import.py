@@ -41,4 +41,36 @@ EN_IMPORT: dict[str, str] = {
     "下载初始密码表": "Download the initial passwords", "新账号首次登录时必须修改初始密码。":
         "New accounts must change their initial password at first sign-in.",
     "查看人员账号": "See the people",
+    # the logs
+    "移动端日志": "Mobile log", "系统日志": "System log", "导出 CSV": "Export CSV", "从": "From", "到": "To",
+    "时间": "Time", "对象": "Subject", "操作人": "By", "详情": "Details", "安全": "security",
+    "更早的记录": "Older records", "时间（北京时间）": "Time (Beijing)", "安全事件": "Security event", "是": "yes",
+    "人员在手机上的操作：登录、绑定与解除绑定、审批、自助注册。最新的在前。":
+        "What people did from their phones: sign-ins, bindings and unbindings, decisions, self-registrations. "
+        "Newest first.",
+    "管理操作：账号与设定的修改、导入、重置密码、令牌与菜单事件、控制台登录。最新的在前。":
+        "Administration: changes to accounts and settings, imports, password resets, token and menu events, "
+        "console sign-ins. Newest first.",
+    "本日志已在“功能设定”中关闭：现在只记录安全事件（登录失败、锁定、密码重置、密钥更换、管理员解除绑定等）。":
+        "This log is turned off in Settings: only security events are recorded now (failed sign-ins, lockouts, "
+        "password resets, key changes, unbinds by an administrator…).",
+    "没有符合条件的记录。请换个日期范围、人员或类型。": "No record matches. Try other dates, person or kind.",
+    "登录成功": "Signed in", "登录失败": "Sign-in failed", "登录被拒绝": "Sign-in refused", "账号被锁定": "Locked",
+    "绑定微信": "WeChat bound", "解除绑定": "Unbound", "修改密码": "Password changed",
+    "密码哈希升级": "Password hash upgraded", "自助注册": "Self-registration",
+    "重复注册（已忽略）": "Registration of an existing login (ignored)", "审批": "Decision", "评论": "Comment",
+    "扫码绑定：扫码": "Bind QR: scanned", "扫码绑定：确认": "Bind QR: confirmed", "扫码绑定：取消": "Bind QR: cancelled",
+    "新建账号": "Account created", "修改账号": "Account updated", "标记离职": "Marked departed",
+    "恢复账号": "Account reactivated", "批准注册": "Sign-up approved", "拒绝注册": "Sign-up refused",
+    "解锁账号": "Account unlocked", "重发通知": "Notice resent",
+    "单据结束": "Document closed", "生成绑定二维码": "Bind QR created", "发布菜单": "Menu published",
+    "获取令牌失败": "Token fetch failed", "令牌恢复正常": "Token fetched again", "创建租户": "Tenant created",
+    "修改设定": "Settings changed", "更换 API Key": "API key rotated", "更换推送密钥": "Webhook secret rotated",
+    "修改关键词回复": "Keyword replies changed", "上传校验文件": "Verify file uploaded",
+    "发送测试事件": "Test event sent", "重新推送": "Redelivered", "暂停推送": "Webhooks paused",
+    "恢复推送": "Webhooks resumed", "控制台登录": "Console sign-in", "控制台登录失败": "Console sign-in failed",
+    "控制台账号被锁定": "Console account locked", "新建管理员": "Administrator created",
+    "删除管理员": "Administrator deleted", "重置管理员密码": "Administrator password reset",
+    "管理员修改密码": "Administrator changed password", "要求两步验证": "Two-step verification required",
+    "取消两步验证": "Two-step verification off", "启用两步验证": "Two-step verification enrolled",
 }

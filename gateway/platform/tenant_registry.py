@@ -76,6 +76,11 @@ class TenantRegistry:
     def by_id(self, tenant_id: int) -> Tenant | None:
         return self._by_id.get(tenant_id)
 
+    def logging_switches(self, tenant_id: int) -> dict[str, bool] | None:
+        """The tenant's `logging` settings (which of its two logs are recorded); None: no such tenant."""
+        tenant = self._by_id.get(tenant_id)
+        return None if tenant is None else tenant.logging
+
     def all(self) -> list[Tenant]:
         return sorted(self._by_slug.values(), key=lambda t: t.id)
 

@@ -44,5 +44,7 @@ MIGRATIONS += (
     Migration(75, "the logs paged by person and by kind", (
         "CREATE INDEX audit_tenant_subject ON audit (tenant_id, subject, id)",
         "CREATE INDEX audit_tenant_action ON audit (tenant_id, action, id)",
+        "CREATE INDEX audit_tenant_actor ON audit (tenant_id, actor, id)",
+        "CREATE INDEX audit_tenant_at ON audit (tenant_id, at)",
     )),
 )

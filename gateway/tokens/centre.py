@@ -12,6 +12,7 @@ from typing import Any, Awaitable, Callable, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from gateway.cache import Cache
+from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
 from gateway.platform.config import WeChatSettings
 from gateway.platform.errors import Invalid, wechat_unavailable
@@ -54,9 +55,11 @@ class TenantLookup(Protocol):
 
 class TokenCentre:
     def __init__(self, wechat: WeChatSettings, cache: Cache, clock: Clock, http: WeChatHttp, state: TenantState,
-                 metrics: Metrics, tenants: TenantLookup, vault: TokenVault | None = None) -> None:
+                 metrics: Metrics, tenants: TenantLookup, vault: TokenVault | None = None,
+                 audit: AuditLog | None = None) -> None:
         self.cache, self.clock, self.http, self.state, self.metrics = cache, clock, http, state, metrics
-        self.tenants = tenants
+        self.tenants, self.audit = tenants, audit
+        self._failing: dict[int, bool] = {}  # tenant id -> the last fetch failed (the system log records turns)
         self.stable = wechat.token_api == "stable"
         # The lease must outlive one fetch with all its retries, or a second process would fetch too.
         lease_ttl = max(10.0, RETRY_ATTEMPTS * wechat.timeout + 2 * RETRY_BASE * 2 ** RETRY_ATTEMPTS)
@@ -175,14 +178,32 @@ class TokenCentre:
 
     async def _record_success(self, tenant: Tenant) -> None:
         await self._set_state(tenant, credentials_ok=True, ip_blocked=None, bad_credentials=False)
+        if self._failing.pop(tenant.id, False):
+            await self._log_turn(tenant, "token.recovered", {})
 
     async def _record_failure(self, tenant: Tenant, exc: WeChatError) -> None:
         if isinstance(exc, IpNotWhitelisted):
             log.warning("WeChat refused %s: IP %s is not in the whitelist", tenant.slug, exc.ip or "(unnamed)")
             await self._set_state(tenant, ip_blocked=exc.ip or "unknown", credentials_ok=False)
+            reason = {"reason": "ip_not_whitelisted", "ip": exc.ip or "unknown", "errcode": exc.errcode}
         elif isinstance(exc, BadCredentials):
             log.warning("WeChat refused the AppID/AppSecret of %s (errcode %s)", tenant.slug, exc.errcode)
             await self._set_state(tenant, bad_credentials=True, credentials_ok=False)
+            reason = {"reason": "bad_credentials", "errcode": exc.errcode}
+        else:
+            return
+        if not self._failing.get(tenant.id):
+            self._failing[tenant.id] = True
+            await self._log_turn(tenant, "token.failed", reason)
+
+    async def _log_turn(self, tenant: Tenant, action: str, detail: dict[str, Any]) -> None:
+        """The token's turns (failing, working again) in the tenant's system log, once per process."""
+        if self.audit is None:
+            return
+        try:
+            await self.audit.record(tenant.id, "wechat", action, tenant.slug, detail)
+        except Exception as exc:
+            log.warning("could not log a token event of %s: %s", tenant.slug, type(exc).__name__)
 
     async def _set_state(self, tenant: Tenant, **facts: Any) -> None:
         # Best effort: a storage hiccup must not throw away a token WeChat has just issued.
