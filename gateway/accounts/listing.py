@@ -1,6 +1,7 @@
-"""The console's view of a tenant's accounts: search by login, name or position, filter by kind
-and status (active, pending, departed, locked, bound, never signed in), one page at a time on
-the account id (indexed: (tenant_id, id) and (tenant_id, status, id))."""
+"""The console's view of a tenant's accounts: search by the start of the login, name or position,
+filter by kind and status (active, pending, departed, locked, bound, never signed in), one page
+at a time on the account id (indexed: (tenant_id, id), (tenant_id, status, id), and for the
+search (tenant_id, login_key), (tenant_id, name, id), (tenant_id, position, id))."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,6 +12,11 @@ from gateway.storage import Row, Storage
 
 STATUSES = ("active", "pending", "departed", "locked", "bound", "never")
 PAGE_SIZE = 50
+# A search first reads the matching ids from each column's index, at most this many per column;
+# past that the matches are so many that walking the tenant's accounts in id order finds a page
+# of them quickly.
+SEARCH_CANDIDATES = 1000
+_TOP = "\U0010ffff"  # above every character: [text, text + _TOP) holds the strings starting with text
 
 _SELECT = ("SELECT a.id, a.login, a.name, a.kind, a.position, a.status, a.locked_until, a.created_at,"
            " b.created_at AS bound_at, s.last_at, w.wechat_id FROM accounts a"
@@ -31,11 +37,6 @@ class AccountQuery:
         """From the page's query string; unknown values are ignored, as a filter left empty."""
         return cls(text.strip()[:64], kind if kind in KINDS else "", status if status in STATUSES else "",
                    int(after) if after.isdigit() and len(after) < 19 else 0)
-
-
-def _like(text: str) -> str:
-    # "!" escapes: a backslash means different things in SQLite and MySQL string literals.
-    return "%" + text.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
 
 
 class AccountListing:
@@ -59,13 +60,40 @@ class AccountListing:
         elif query.status == "never":
             where.append("s.last_at IS NULL")
         if query.text:
-            where.append("(a.login_key LIKE ? ESCAPE '!' OR a.name LIKE ? ESCAPE '!' OR a.position LIKE ? ESCAPE '!')")
-            args += [_like(normalise_login(query.text)), _like(query.text), _like(query.text)]
+            candidates = await self._search(tenant_id, query)
+            if candidates is None:
+                where.append("(" + " OR ".join(f"(a.{column} >= ? AND a.{column} < ?)"
+                                               for column, _ in self._prefixes(query.text)) + ")")
+                args += [v for _, text in self._prefixes(query.text) for v in (text, text + _TOP)]
+            elif not candidates:
+                return [], None
+            else:
+                where.append(f"a.id IN ({', '.join('?' * len(candidates))})")
+                args += candidates
         rows = await self.storage.fetchall(
             f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY a.id LIMIT ?", (*args, size + 1))
         more = len(rows) > size
         rows = rows[:size]
         return rows, (int(rows[-1]["id"]) if more and rows else None)
+
+    @staticmethod
+    def _prefixes(text: str) -> list[tuple[str, str]]:
+        return [("login_key", normalise_login(text)), ("name", text), ("position", text)]
+
+    async def _search(self, tenant_id: int, query: AccountQuery) -> list[int] | None:
+        """Ids after `query.after` of accounts whose login, name or position starts with the text,
+        each read by a range of that column's index; None when a column matches too many."""
+        found: set[int] = set()
+        for column, text in self._prefixes(query.text):
+            if not text:
+                continue
+            rows = await self.storage.fetchall(
+                f"SELECT id FROM accounts WHERE tenant_id = ? AND {column} >= ? AND {column} < ? AND id > ? LIMIT ?",
+                (tenant_id, text, text + _TOP, query.after, SEARCH_CANDIDATES + 1))
+            if len(rows) > SEARCH_CANDIDATES:
+                return None
+            found.update(int(r["id"]) for r in rows)
+        return sorted(found)
 
     async def pending(self, tenant_id: int, after: int, size: int = PAGE_SIZE) -> tuple[list[Row], int | None]:
         return await self.page(tenant_id, AccountQuery(status="pending", after=after), size)

@@ -14,10 +14,11 @@ from gateway.storage.migration import Migration
 
 _TYPES = {
     "sqlite": {"pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "key": "TEXT", "text": "TEXT",
-               "blob": "BLOB", "ts": "REAL", "int": "INTEGER", "bool": "INTEGER", "opts": ""},
+               "blob": "BLOB", "ts": "REAL", "int": "INTEGER", "bool": "INTEGER", "opts": "", "prefix64": ""},
     "mysql": {"pk": "BIGINT PRIMARY KEY AUTO_INCREMENT", "key": "VARCHAR(191)", "text": "MEDIUMTEXT",
               "blob": "MEDIUMBLOB", "ts": "DOUBLE", "int": "BIGINT", "bool": "TINYINT",
-              "opts": " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"},
+              "opts": " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+              "prefix64": "(64)"},  # MySQL indexes a TEXT column by a prefix only
 }
 
 

@@ -47,4 +47,8 @@ MIGRATIONS += (
         "CREATE INDEX audit_tenant_actor ON audit (tenant_id, actor, id)",
         "CREATE INDEX audit_tenant_at ON audit (tenant_id, at)",
     )),
+    Migration(76, "accounts found by the start of a name or position", (
+        "CREATE INDEX accounts_tenant_name ON accounts (tenant_id, name{prefix64}, id)",
+        "CREATE INDEX accounts_tenant_position ON accounts (tenant_id, position{prefix64}, id)",
+    )),
 )
