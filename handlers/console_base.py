@@ -26,6 +26,14 @@ _ERRORS = {
 }
 
 
+def escape_bytes(value: bytes) -> bytes:
+    """The autoescape of the console's templates: what xhtml_escape does (html.escape's five
+    characters), on the bytes the compiled template already holds, without decoding and encoding
+    each value again (a page of 50 rows holds about a thousand values)."""
+    return (value.replace(b"&", b"&amp;").replace(b"<", b"&lt;").replace(b">", b"&gt;")
+            .replace(b'"', b"&quot;").replace(b"'", b"&#x27;"))
+
+
 class ConsoleHandler(BaseHandler):
     route_name = "console"
     needs_session = True
@@ -106,6 +114,11 @@ class ConsoleHandler(BaseHandler):
         return self.get_body_arguments(name)
 
     # ---- rendering ---------------------------------------------------------------------------
+    def get_template_namespace(self) -> dict[str, Any]:
+        namespace = super().get_template_namespace()
+        namespace["xhtml_escape"] = escape_bytes  # the name Tornado's autoescape calls
+        return namespace
+
     def render_console(self, template: str, tenant: Tenant | None = None, section: str = "", status: int = 200,
                        **values: Any) -> None:
         self.set_status(status)

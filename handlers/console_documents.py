@@ -7,6 +7,7 @@ from gateway.console.delivery_words import DECISIONS, DOC_STATES, ROLES, can_res
 from gateway.console.health import beijing_time
 from gateway.platform.errors import Conflict, NotFound
 from gateway.platform.tenant import Tenant
+from gateway.storage import Row
 from handlers.base import DOC, SLUG
 from handlers.console_tenant import TenantPage
 
@@ -20,8 +21,17 @@ class DocumentsPage(TenantPage):
         before = self.get_query_argument("before", "") or ""
         docs, recipients, next_before = await self.gw.document_list.page(
             tenant.id, int(before) if before.isdigit() and len(before) < 19 else 0)
-        self.render_console("documents.html", tenant=tenant, section="documents", docs=docs, recipients=recipients,
+        self.render_console("documents.html", tenant=tenant, section="documents", docs=docs,
+                            notices={d: [self.notice(r) for r in rows] for d, rows in recipients.items()},
                             next_before=next_before, **_WORDS)
+
+    def notice(self, r: Row) -> tuple[str, str, str, str, str]:
+        """One recipient's line on the list in words, made here once rather than piece by piece in
+        the template (a page holds 150 of them): login, who (role), pill kind, delivery, decision."""
+        kind, text, code = delivery_words(r["delivery"])
+        who = f"{r['name'] or r['login']}（{self.t(ROLES.get(r['role'], r['role']))}）："
+        decision = self.t(DECISIONS.get(r["decision"], r["decision"])) if r["decision"] else ""
+        return r["login"], who, kind, self.t(text) + (" " + code if code else ""), decision
 
 
 class DocumentPage(TenantPage):

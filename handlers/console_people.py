@@ -68,6 +68,8 @@ class PeoplePage(TenantPage):
     async def post(self, slug: str) -> None:
         tenant = self.tenant(slug)
         action, login = self.form("action"), self.form("login")
+        if self.form("act"):  # a row's button on the list: "<action>:<login>" (one form for the whole list)
+            action, _, login = self.form("act").partition(":")
         if action not in ACTIONS or not login:
             raise tornado.web.HTTPError(400)
         row = await self.gw.directory.require_row(tenant, login)

@@ -43,3 +43,18 @@ async def test_search_by_the_start_of_login_name_or_position(env, monkeypatch, c
         assert await found("q=%25") == [] and await found("q=_") == []
         assert await found("q=emp&kind=customer") == []
         assert await found("q=emp0&status=never") == every[:10]
+
+
+async def test_rows_are_escaped_and_row_buttons_act(env) -> None:
+    async with wechat_env(env) as wx:
+        await wx.put_account("x1", name="<script>alert('x')</script>", position='"&', password=None)
+        admin = await admin_of(wx)
+        page = (await admin.get("/console/t/acme/people")).text
+        assert "<script>alert" not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+        assert "&quot;&amp;" in page
+        assert page.count('name="_xsrf"') == 2  # the sign-out form and the list's one form
+        asked = await admin.post("/console/t/acme/people", {"act": "depart:x1"})
+        assert asked.status == 200 and 'id="question"' in asked.text
+        done = await admin.post("/console/t/acme/people", {"login": "x1", "action": "depart", "confirm": "1"})
+        assert done.status == 200 and (await wx.tenant_api("GET", "/accounts/x1")).json["status"] == "departed"
+        assert (await admin.post("/console/t/acme/people", {"act": "explode:x1"})).status == 400

@@ -49,6 +49,6 @@ MIGRATIONS += (
     )),
     Migration(76, "accounts found by the start of a name or position", (
         "CREATE INDEX accounts_tenant_name ON accounts (tenant_id, name{prefix64}, id)",
-        "CREATE INDEX accounts_tenant_position ON accounts (tenant_id, position{prefix64}, id)",
+        "CREATE INDEX accounts_tenant_position ON accounts (tenant_id, `position`{prefix64}, id)",  # not POSITION()
     )),
 )
