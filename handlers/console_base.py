@@ -3,6 +3,7 @@ request), the tenant scope (a tenant administrator reaches their own tenant only
 is 404), HTML error pages, and rendering with the navigation."""
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import quote
 
@@ -51,8 +52,9 @@ class ConsoleHandler(BaseHandler):
         self.set_header("X-Frame-Options", "DENY")
 
     # ---- language --------------------------------------------------------------------------
-    @property
+    @functools.cached_property
     def lang(self) -> str:
+        # Read once a request: a page asks for it with every text it translates.
         return "en" if self.get_cookie(LANG_COOKIE) == "en" else "zh"
 
     def t(self, text: str) -> str:

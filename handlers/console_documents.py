@@ -3,6 +3,8 @@ words and decision, one document's detail, and "resend" for a failed or unbound 
 through DocumentService.resend (audited with the console actor)."""
 from __future__ import annotations
 
+from html import escape
+
 from gateway.console.delivery_words import DECISIONS, DOC_STATES, ROLES, can_resend, delivery_words
 from gateway.console.health import beijing_time
 from gateway.platform.errors import Conflict, NotFound
@@ -22,16 +24,20 @@ class DocumentsPage(TenantPage):
         docs, recipients, next_before = await self.gw.document_list.page(
             tenant.id, int(before) if before.isdigit() and len(before) < 19 else 0)
         self.render_console("documents.html", tenant=tenant, section="documents", docs=docs,
-                            notices={d: [self.notice(r) for r in rows] for d, rows in recipients.items()},
+                            notices={d: "".join(self.notice_html(r) for r in rows) for d, rows in recipients.items()},
                             next_before=next_before, **_WORDS)
 
-    def notice(self, r: Row) -> tuple[str, str, str, str, str]:
-        """One recipient's line on the list in words, made here once rather than piece by piece in
-        the template (a page holds 150 of them): login, who (role), pill kind, delivery, decision."""
+    def notice_html(self, r: Row) -> str:
+        """One recipient's line on the list (who, the delivery in words, the decision), made here
+        in one piece rather than value by value in the template (a page holds 150 of them); every
+        value escaped."""
         kind, text, code = delivery_words(r["delivery"])
         who = f"{r['name'] or r['login']}（{self.t(ROLES.get(r['role'], r['role']))}）："
-        decision = self.t(DECISIONS.get(r["decision"], r["decision"])) if r["decision"] else ""
-        return r["login"], who, kind, self.t(text) + (" " + code if code else ""), decision
+        words = self.t(text) + (" " + code if code else "")
+        decision = (f" · <b>{escape(self.t(DECISIONS.get(r['decision'], r['decision'])))}</b>"
+                    if r["decision"] else "")
+        return (f'<div class="recipient" data-login="{escape(r["login"])}">{escape(who)}'
+                f' <span class="pill {escape(kind)}">{escape(words)}</span>{decision}</div>')
 
 
 class DocumentPage(TenantPage):

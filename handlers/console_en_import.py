@@ -41,6 +41,7 @@ EN_IMPORT: dict[str, str] = {
     "下载初始密码表": "Download the initial passwords", "新账号首次登录时必须修改初始密码。":
         "New accounts must change their initial password at first sign-in.",
     "查看人员账号": "See the people",
+    "账号、姓名或职位的开头": "Start of a login, name or position",
     # the logs
     "移动端日志": "Mobile log", "系统日志": "System log", "导出 CSV": "Export CSV", "从": "From", "到": "To",
     "时间": "Time", "对象": "Subject", "操作人": "By", "详情": "Details", "安全": "security",

@@ -9,6 +9,7 @@ import pytest
 
 from gateway.accounts import listing
 from test_console_people import admin_of, logins
+from harness import document
 from wechat_env import wechat_env
 
 
@@ -58,3 +59,17 @@ async def test_rows_are_escaped_and_row_buttons_act(env) -> None:
         done = await admin.post("/console/t/acme/people", {"login": "x1", "action": "depart", "confirm": "1"})
         assert done.status == 200 and (await wx.tenant_api("GET", "/accounts/x1")).json["status"] == "departed"
         assert (await admin.post("/console/t/acme/people", {"act": "explode:x1"})).status == 400
+
+
+async def test_document_notices_are_escaped(env) -> None:
+    async with wechat_env(env) as wx:
+        await wx.put_account("x<1>", name="<img src=x onerror=alert(1)>")
+        await wx.put_account("li", name="李四")
+        r = await wx.tenant_api("PUT", "/documents/PO-1", document(["x<1>"], cc=["li"], title="<b>采购</b>"))
+        assert r.status == 201, r.text
+        await wx.g.gw.storage.execute("UPDATE document_recipients SET decision = 'approve' WHERE login = 'li'")
+        admin = await admin_of(wx)
+        page = (await admin.get("/console/t/acme/documents")).text
+        assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;（审批人）：" in page
+        assert 'data-login="x&lt;1&gt;"' in page and "&lt;b&gt;采购&lt;/b&gt;" in page
+        assert "李四（抄送）：" in page and "<b>同意</b>" in page
