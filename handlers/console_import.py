@@ -7,7 +7,7 @@ import tornado.web
 
 from gateway.accounts.import_mapping import FIELDS, Mapping_, mapping_from_form
 from gateway.accounts.sheet_check import PASSWORD_MODES, SheetPlan
-from gateway.platform.errors import Invalid, InvalidRows, TooLarge
+from gateway.platform.errors import Invalid, InvalidRows, NotFound, TooLarge
 from gateway.platform.tenant import Tenant
 from handlers.base import SLUG
 from handlers.console_tenant import TenantPage
@@ -40,9 +40,18 @@ class ImportStart(TenantPage):
 
 
 class ImportSheet(TenantPage):
+    def expired(self, tenant: Tenant, exc: NotFound) -> None:
+        """An upload past its hour, used up by an import, or never made: upload again."""
+        self.render_console("import_upload.html", tenant=tenant, section="import", status=404,
+                            errors={"_form": self.pick(exc.message)})
+
     async def get(self, slug: str, token: str) -> None:
         tenant = self.tenant(slug)
-        preview = await self.gw.sheet_import.preview(tenant, token)
+        try:
+            preview = await self.gw.sheet_import.preview(tenant, token)
+        except NotFound as exc:
+            self.expired(tenant, exc)
+            return
         await self.show(tenant, token, preview.mapping, "generate", None)
 
     async def show(self, tenant: Tenant, token: str, mapping: Mapping_, mode: str, plan: SheetPlan | None,
@@ -58,7 +67,11 @@ class ImportSheet(TenantPage):
         action = self.form("action")
         if action not in ("check", "import"):
             raise tornado.web.HTTPError(400)
-        table = await self.gw.sheet_import.table(tenant, token)
+        try:
+            table = await self.gw.sheet_import.table(tenant, token)
+        except NotFound as exc:
+            self.expired(tenant, exc)
+            return
         mapping = mapping_from_form({f: self.form(f"col_{f}") for f in FIELDS}, len(table[0]))
         mode, same = self.form("mode"), self.get_body_argument("same_password", "") or ""
         try:

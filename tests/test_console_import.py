@@ -10,7 +10,10 @@ import io
 import re
 import time
 
+import pytest
+
 from console_client import ConsoleClient
+from gateway.platform.errors import NotFound
 from phone import PASSWORD
 from test_console_people import admin_of
 from test_import import csv_bytes, xlsx_bytes
@@ -156,8 +159,10 @@ async def test_import_with_password_column_keeps_existing_accounts(env) -> None:
         phone = wx.phone()
         assert (await phone.sign_in("new1", "New#Person2026", openid="o_new1")).status == 200
         assert (await phone.me()).json["must_change_password"] is True
-        # The upload is used up; the WeChat ids are shown on the people page.
-        assert (await admin.get(path)).status == 404
+        # The upload is used up (the page says to upload again); the WeChat ids are on the people page.
+        used = await admin.get(path)
+        assert used.status == 404 and "请重新上传" in used.text and 'id="upload-form"' in used.text
+        assert (await admin.post(path, form_of(page.text, mode="column", action="import"))).status == 404
         people = await admin.get("/console/t/acme/people")
         assert "new1_wx" in people.text.split('data-login="new1"')[1].split("</tr>")[0]
         assert "old_wx" in people.text.split('data-login="old"')[1].split("</tr>")[0]
@@ -256,3 +261,19 @@ async def test_the_api_import_keeps_wechat_ids_too(env) -> None:
         assert (await wx.tenant_api("POST", "/accounts/import", raw=clear,
                                     headers={"Content-Type": "text/csv"})).status == 200
         assert "zs_wechat" not in (await admin.get("/console/t/acme/people")).text
+
+
+async def test_an_upload_is_kept_an_hour_sealed(env) -> None:
+    async with wechat_env(env) as wx:
+        admin = await admin_of(wx)
+        path = await upload(admin, "s.csv", csv_bytes([["工号", "姓名", "密码"], ["a1", "一", "Secret#Cell2026"]]))
+        token = path.rsplit("/", 1)[1]
+        stored = await wx.g.gw.storage.fetchone("SELECT sealed FROM import_uploads WHERE token = ?", (token,))
+        assert b"Secret#Cell2026" not in bytes(stored["sealed"]) and "a1".encode() not in bytes(stored["sealed"])
+        service = wx.g.gw.sheet_import
+        assert (await service.preview(wx.tenant, token)).total == 1
+        wx.advance(3601)
+        with pytest.raises(NotFound):
+            await service.preview(wx.tenant, token)
+        await service.upload(wx.tenant, "y.csv", csv_bytes([["工号", "姓名"], ["b", "二"]]))  # sweeps the old one
+        assert await wx.g.gw.storage.fetchval("SELECT COUNT(*) FROM import_uploads WHERE token = ?", (token,)) == 0
