@@ -32,9 +32,9 @@ class DocumentsPage(TenantPage):
         in one piece rather than value by value in the template (a page holds 150 of them); every
         value escaped."""
         kind, text, code = delivery_words(r["delivery"])
-        who = f"{r['name'] or r['login']}（{self.t(ROLES.get(r['role'], r['role']))}）："
+        who = f"{r['name'] or r['login']}（{self.t(str(ROLES.get(r['role'], r['role'])))}）："
         words = self.t(text) + (" " + code if code else "")
-        decision = (f" · <b>{escape(self.t(DECISIONS.get(r['decision'], r['decision'])))}</b>"
+        decision = (f" · <b>{escape(self.t(str(DECISIONS.get(r['decision'], r['decision']))))}</b>"
                     if r["decision"] else "")
         return (f'<div class="recipient" data-login="{escape(r["login"])}">{escape(who)}'
                 f' <span class="pill {escape(kind)}">{escape(words)}</span>{decision}</div>')

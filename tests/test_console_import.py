@@ -205,6 +205,7 @@ async def test_same_password_and_generated_sheet_once(env) -> None:
         passwords = {r[0]: r[2] for r in got[1:]}
         assert passwords["'=cmd"], "a cell Excel would run is quoted"
         assert len(set(passwords.values())) == 6 and all(len(p) == 16 for p in passwords.values())
+        assert all(p[0].isalnum() for p in passwords.values())  # never quoted by the formula guard
         assert (await admin.get(link)).status == 404  # once
         phone = wx.phone()
         assert (await phone.sign_in("g3", passwords["g3"], openid="o_g3")).status == 200
@@ -277,3 +278,11 @@ async def test_an_upload_is_kept_an_hour_sealed(env) -> None:
             await service.preview(wx.tenant, token)
         await service.upload(wx.tenant, "y.csv", csv_bytes([["工号", "姓名"], ["b", "二"]]))  # sweeps the old one
         assert await wx.g.gw.storage.fetchval("SELECT COUNT(*) FROM import_uploads WHERE token = ?", (token,)) == 0
+
+
+def test_generated_passwords_never_start_as_a_formula() -> None:
+    from gateway.accounts.initial_password import strong_password
+    from gateway.platform.csv_export import safe_cell
+    for _ in range(5000):
+        password = strong_password()
+        assert safe_cell(password) == password and len(password) == 16

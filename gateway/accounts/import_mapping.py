@@ -44,10 +44,10 @@ def guess_mapping(header: list[str], people: Mapping[str, str],
             candidates.append(people[PEOPLE_KEYS[field]])
         candidates += KNOWN_HEADERS[field]
         for candidate in candidates:
-            index = where.get(_norm(candidate))
-            if index is not None and index not in taken:
-                mapping[field] = index
-                taken.add(index)
+            column = where.get(_norm(candidate))
+            if column is not None and column not in taken:
+                mapping[field] = column
+                taken.add(column)
                 break
     return mapping
 

@@ -1,5 +1,6 @@
 """Random strong passwords handed out by an administrator (a reset, an import's "generate"):
-16 characters with letters of both cases, digits and a symbol, so any tenant policy accepts them."""
+16 characters with letters of both cases, digits and a symbol, so any tenant policy accepts them;
+never starting with a symbol, so a sheet of them opens in Excel as typed."""
 from __future__ import annotations
 
 import secrets
@@ -15,6 +16,8 @@ def strong_password() -> str:
     alphabet = _LOWER + _UPPER + _DIGITS + _SYMBOLS
     while True:
         chars = [secrets.choice(alphabet) for _ in range(LENGTH)]
+        if chars[0] in _SYMBOLS:
+            continue  # a sheet cell starting with + = @ is a formula to Excel (and gets quoted)
         if (any(c in _LOWER for c in chars) and any(c in _UPPER for c in chars)
                 and any(c in _DIGITS for c in chars) and any(c in _SYMBOLS for c in chars)):
             return "".join(chars)

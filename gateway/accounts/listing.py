@@ -5,6 +5,7 @@ search (tenant_id, login_key), (tenant_id, name, id), (tenant_id, position, id))
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.accounts.rules import KINDS, normalise_login
 from gateway.platform.clock import Clock
@@ -45,7 +46,8 @@ class AccountListing:
 
     async def page(self, tenant_id: int, query: AccountQuery, size: int = PAGE_SIZE) -> tuple[list[Row], int | None]:
         """One page of accounts by id, and the id to continue after (None on the last page)."""
-        where, args = ["a.tenant_id = ?", "a.id > ?"], [tenant_id, query.after]
+        where: list[str] = ["a.tenant_id = ?", "a.id > ?"]
+        args: list[Any] = [tenant_id, query.after]
         if query.kind:
             where.append("a.kind = ?")
             args.append(query.kind)
