@@ -43,6 +43,9 @@ EN_IMPORT: dict[str, str] = {
     "查看人员账号": "See the people",
     "账号、姓名或职位的开头": "Start of a login, name or position",
     # the logs
+    "关闭后不再记录该日志，但安全事件（登录失败、锁定、密码重置、密钥更换、管理员解除绑定等）始终记录。":
+        "Turned off, the log is no longer written, but security events (failed sign-ins, lockouts, password "
+        "resets, key changes, unbinds by an administrator…) are always kept.",
     "移动端日志": "Mobile log", "系统日志": "System log", "导出 CSV": "Export CSV", "从": "From", "到": "To",
     "时间": "Time", "对象": "Subject", "操作人": "By", "详情": "Details", "安全": "security",
     "更早的记录": "Older records", "时间（北京时间）": "Time (Beijing)", "安全事件": "Security event", "是": "yes",

@@ -76,12 +76,13 @@ class LogListing:
         if end is not None:
             where.append("at < ?")
             args.append(end)
-            # Ids grow with time: the first record at or after the end bounds the scan from above.
-            first_after = await self.storage.fetchval(
-                "SELECT id FROM audit WHERE tenant_id = ? AND at >= ? ORDER BY at LIMIT 1", (tenant_id, end))
-            if first_after is not None:
+            # Ids grow with time: a record a minute past the end bounds the scan from above (the
+            # minute covers processes whose clocks differ a little; `at < end` still decides).
+            later = await self.storage.fetchval(
+                "SELECT id FROM audit WHERE tenant_id = ? AND at >= ? ORDER BY at LIMIT 1", (tenant_id, end + 60.0))
+            if later is not None:
                 where.append("id < ?")
-                args.append(int(first_after) + 1)  # `at < end` still decides
+                args.append(int(later))
         if query.person:
             where.append("(subject = ? OR actor = ? OR actor = ?)")
             args += [query.person, query.person, "console:" + query.person]
