@@ -92,6 +92,14 @@ async def test_preview_recognises_headers_and_remembers_the_mapping(env) -> None
         assert (await admin.post_file(BASE, "file", "x.csv", b"")).status == 400
         bad = await admin.post_file(BASE, "file", "x.pdf", b"%PDF-1.4 hello")
         assert bad.status == 400 and ".xlsx" in bad.text
+        # Without the XSRF token: refused, nothing kept.
+        kept = await wx.g.gw.storage.fetchval("SELECT COUNT(*) FROM import_uploads")
+        token = admin.cookies.pop("_xsrf")
+        forged = await admin.post_file(BASE, "file", "x.csv", csv_bytes([["工号", "姓名"], ["a", "b"]]))
+        admin.cookies["_xsrf"] = token
+        assert forged.status == 403
+        assert await wx.g.gw.storage.fetchval("SELECT COUNT(*) FROM import_uploads") == kept
+        assert (await admin.post(path, {"action": "import", "mode": "none"}, xsrf=False)).status == 403
 
 
 async def test_dry_run_lists_every_bad_row_and_writes_nothing(env) -> None:

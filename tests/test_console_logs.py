@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta
 
 from gateway.console.health import BEIJING
+from gateway.console.logs import LogQuery
 from phone import PASSWORD
 from test_console_people import act, admin_of
 from wechat_env import WeChatEnv, wechat_env
@@ -125,3 +126,21 @@ async def test_token_turns_and_menu_pushes_are_in_the_system_log(env) -> None:
         page = await admin.get("/console/t/acme/logs/system")
         assert {"token.failed", "token.recovered", "menu.pushed"} <= set(actions(page.text))
         assert "获取令牌失败" in page.text and "发布菜单" in page.text
+
+
+async def test_date_range_across_days(env) -> None:
+    async with wechat_env(env) as wx:
+        await wx.put_account("old1", name="旧")
+        first_day = day(wx)
+        wx.advance(2 * 86400)
+        await wx.put_account("new1", name="新")
+        second_day = day(wx)
+        logs, tenant = wx.g.gw.logs, wx.tenant
+
+        async def subjects(since: str, until: str) -> list[str]:
+            items, _ = await logs.page(tenant.id, LogQuery.of("system", since, until, "", "account.created", ""))
+            return [e["subject"] for e in items]
+        assert await subjects(first_day, first_day) == ["old1"]
+        assert await subjects(second_day, second_day) == ["new1"]
+        assert await subjects(first_day, second_day) == ["new1", "old1"]
+        assert await subjects(day(wx, -1), day(wx, -1)) == []
