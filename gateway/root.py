@@ -27,6 +27,7 @@ from gateway.console.accounts import ConsoleAccounts
 from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
+from gateway.documents.attachment_fetch import AttachmentFetcher
 from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
@@ -113,8 +114,9 @@ class Gateway:
         self.delivery = Delivery(self.outbox, self.sender, self.webhooks, self.clock, self.registry, self.metrics,
                                  workers)
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
-                                         self.directory, self.delivery)
+                                         self.directory, self.delivery, sec.allow_private_webhooks)
         self.document_list = DocumentListing(self.storage)
+        self.attachment_fetcher = AttachmentFetcher(sec.allow_private_webhooks, settings.delivery.attachment_timeout)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 
         # ---- callbacks

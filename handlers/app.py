@@ -10,13 +10,14 @@ from gateway.root import Gateway
 from handlers import (admin, admin_menu, bind_pages, console_auth, console_documents, console_people, console_tenant,
                       console_tenants, console_tools, console_webhooks, jssdk, mobile_auth, mobile_docs, ops, pages,
                       tenant_accounts, tenant_bind_qr, tenant_documents, wechat)
+from handlers import mobile_files
 from handlers.base import JsonNotFoundHandler
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # One module per audience.
 ROUTE_MODULES = (ops, admin, admin_menu, wechat, jssdk, tenant_accounts, tenant_bind_qr, tenant_documents, mobile_auth,
-                 mobile_docs, pages, bind_pages, console_auth, console_tenants, console_tenant, console_tools,
+                 mobile_docs, mobile_files, pages, bind_pages, console_auth, console_tenants, console_tenant, console_tools,
                  console_people, console_documents, console_webhooks)
 
 

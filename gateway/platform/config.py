@@ -70,6 +70,7 @@ class DeliverySettings:
     workers: int = 1
     tenant_rate_per_second: float = 20.0
     webhooks_per_tenant: int = 5
+    attachment_timeout: float = 15.0  # seconds a business system may stay silent while relaying a file
 
 
 @dataclass
@@ -179,6 +180,7 @@ def _check_ranges(settings: Settings) -> None:
         (delivery.workers >= 1, "[delivery] workers must be at least 1"),
         (delivery.tenant_rate_per_second > 0, "[delivery] tenant_rate_per_second must be greater than 0"),
         (delivery.webhooks_per_tenant >= 1, "[delivery] webhooks_per_tenant must be at least 1"),
+        (delivery.attachment_timeout > 0, "[delivery] attachment_timeout must be greater than 0 seconds"),
     )
     for ok, message in checks:
         if not ok:

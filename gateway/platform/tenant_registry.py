@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "gateway:tenants"
 POLL_SECONDS = 2.0
 # Every table holding a tenant's rows (a test checks the schema has no other table with tenant_id).
-TENANT_DATA_TABLES = ("outbox", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
+TENANT_DATA_TABLES = ("outbox", "document_attachments", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
                       "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
                       "login_failures", "console_accounts", "console_sessions", "bind_qr",
                       "account_sign_ins")
