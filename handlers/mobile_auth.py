@@ -111,10 +111,13 @@ class PasswordApiHandler(MobileApiHandler):
         tenant = self.gw.registry.require(slug)
         session = await self.require_session(slug, allow_password_change=True)
         body = self.json_object()
-        await self.gw.sign_in.change_password(tenant, session, body.get("old_password"), body.get("new_password"),
-                                               self.client_ip())
-        self.clear_session_cookie(slug)
-        self.write_json({"ok": True})
+        signed = await self.gw.sign_in.change_password(tenant, session, body.get("old_password"),
+                                                       body.get("new_password"), self.client_ip())
+        if signed is None:
+            self.clear_session_cookie(slug)
+        else:  # the first sign-in's forced change: signed in with the new password, still bound
+            self.set_session_cookie(slug, signed.token)
+        self.write_json({"ok": True, "signed_in": signed is not None})
 
 
 class LogoutApiHandler(MobileApiHandler):
