@@ -352,6 +352,10 @@ async def test_registration_page_when_allowed(env):
         await page.fill("#register-form input[name=confirm_password]", "Spring#2026xyz")
         await page.click("#register-form button[type=submit]")
         await page.wait_for_selector("#done-card:not([hidden])")
+        done = await page.inner_text("#done-card")
+        # What happens next: the administrator approves, then a sign-in from the menu binds this WeChat.
+        assert "管理员" in done and "审核通过后" in done and "登录" in done
+        assert await page.get_attribute("#back-to-login", "href") == "/wx/acme/login?next=inbox"
         await shot(page, "register_done")
         account = (await stack.api("GET", "/accounts/newcomer")).json
         assert (account["status"], account["name"]) == ("pending", "新同事")
