@@ -48,7 +48,7 @@ class _PrivateOnlyResolver(CheckedResolver):
     async def resolve(self, host: str, port: int,  # type: ignore[override]
                       family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
-        addresses = [(fam, address) for fam, _, _, _, address in infos]
+        addresses: list[tuple[int, Any]] = [(fam, address) for fam, _, _, _, address in infos]
         if not addresses or not all(is_private_host(str(a[0])) for _, a in addresses):
             raise BlockedAddress(f"{host}: plain http only to private addresses")
         return addresses

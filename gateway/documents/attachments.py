@@ -86,7 +86,8 @@ def parse_attachments(value: Any, allow_private: bool, problems: list[str]) -> l
         if "content_type" in item and (not isinstance(kind, str) or not _MIME_RE.match(kind)):
             problems.append(f"{where}.content_type must be a media type such as application/pdf")
         if len(problems) == before:
-            found.append(Attachment(item["name"].strip(), item["url"], int(size), str(kind).lower()))
+            assert isinstance(size, int)
+            found.append(Attachment(item["name"].strip(), item["url"], size, str(kind).lower()))
     return found
 
 
