@@ -254,3 +254,35 @@ async def test_private_addresses_refused_when_connecting(env):
                 status, _, body = await fetch(g, phones["alice"], f"/wx/acme/doc/PO-1/files/{n}")
                 assert status == 502 and "附件暂时无法打开" in body.decode()
             assert files.hits == []
+
+
+async def test_a_phone_that_stops_reading_releases_the_business_system(env, monkeypatch):
+    from gateway.documents import attachment_fetch
+    monkeypatch.setattr(attachment_fetch, "PHONE_STALL", 0.5)
+    outcome: dict[str, Any] = {}
+
+    async def endless(w: asyncio.StreamWriter) -> None:
+        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 19000000\r\n\r\n")
+        try:
+            for _ in range(19000000 // 65536):
+                w.write(b"z" * 65536)
+                await w.drain()
+            outcome["finished"] = True
+        except ConnectionError:
+            outcome["dropped_at"] = time.monotonic()
+    async with Simulator() as sim, BusinessFiles({"/big.bin": endless}) as files:
+        async with env.gateway(wechat=sim.wechat(), **_settings()) as g:
+            key, phones = await _setup(g, sim, logins=("alice",))
+            listed = [{"name": "big.bin", "url": files.url("/big.bin"), "size": 19000000,
+                       "content_type": "application/octet-stream"}]
+            await g.request("PUT", "/api/v1/acme/documents/PO-1", document(["alice"], attachments=listed), token=key)
+            # A phone that asks for the file and then reads nothing.
+            reader, writer = await asyncio.open_connection("127.0.0.1", g.port)
+            cookie = phones["alice"]._headers()["Cookie"]
+            writer.write(f"GET /wx/acme/doc/PO-1/files/0 HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+            await writer.drain()
+            started = time.monotonic()
+            while "dropped_at" not in outcome and time.monotonic() - started < 15:
+                await asyncio.sleep(0.1)
+            assert "finished" not in outcome and "dropped_at" in outcome  # let go, not held open
+            writer.close()

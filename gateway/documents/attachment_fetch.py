@@ -21,6 +21,7 @@ from gateway.platform.tenant_validation import is_private_host
 
 log = logging.getLogger("gateway.attachments")
 CHUNK = 64 * 1024
+PHONE_STALL = 60.0  # seconds a phone may take to accept one chunk
 
 
 class FetchFailed(Exception):
@@ -61,6 +62,7 @@ class _Relay(HTTPMessageDelegate):
         self.headers: HTTPHeaders | None = None
         self.begun = self.complete = self.sink_gone = self.too_large = self.timed_out = False
         self.waiting_on_phone = False
+        self.waiting_since = 0.0
         self.total = 0
         self.last = asyncio.get_running_loop().time()
 
@@ -100,6 +102,7 @@ class _Relay(HTTPMessageDelegate):
             return
         self._begin()
         self.waiting_on_phone = True
+        self.waiting_since = asyncio.get_running_loop().time()
         try:
             await self.sink.send(chunk)
         except Exception:  # the phone went away: stop reading the business system
@@ -183,11 +186,18 @@ class AttachmentFetcher:
 
     async def _watch(self, relay: _Relay) -> None:
         """Close the upstream once it has been silent for `timeout` (time spent waiting on a slow
-        phone does not count: that is back-pressure, not silence)."""
+        phone does not count: that is back-pressure, not silence), or once the phone has taken
+        no chunk for PHONE_STALL seconds (a phone that stopped reading must not hold the upstream)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(1.0, self.timeout / 4))
-            if not relay.waiting_on_phone and loop.time() - relay.last > self.timeout:
+            now = loop.time()
+            if relay.waiting_on_phone:
+                if now - relay.waiting_since > max(PHONE_STALL, self.timeout):
+                    relay.sink_gone = True
+                    relay.stream.close()
+                    return
+            elif now - relay.last > self.timeout:
                 relay.timed_out = True
                 relay.stream.close()
                 return
