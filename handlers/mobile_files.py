@@ -17,8 +17,10 @@ from handlers.error_pages import render_error
 from handlers.pages import PageHandler
 
 log = logging.getLogger("gateway.attachments")
-# The file is shown as a document of its own: no script of it may run on the gateway's origin.
-FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+# A file shown as a document of its own: no script of it may run on the gateway's origin. PDF goes
+# without the sandbox: browsers refuse to start their PDF viewer in a sandboxed document (the
+# viewer runs apart from the page's origin anyway).
+FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; "
 
 
 def content_disposition(a: Attachment) -> str:
@@ -72,7 +74,10 @@ class AttachmentHandler(PageHandler):
         self.clear_header("Content-Security-Policy")
         self.set_header("Content-Type", self.attachment.content_type)
         self.set_header("Content-Disposition", content_disposition(self.attachment))
-        self.set_header("Content-Security-Policy", FILE_CSP)
+        # Framed only where the phone pages may be ([server] frame_ancestors), like them.
+        ancestors = "frame-ancestors " + (" ".join(self.gw.settings.server.frame_ancestors) or "'none'")
+        pdf = self.attachment.content_type == "application/pdf"
+        self.set_header("Content-Security-Policy", ancestors if pdf else FILE_CSP + ancestors)
         self.set_header("Cache-Control", "private, no-store")
         if length is not None:
             self.set_header("Content-Length", str(length))
