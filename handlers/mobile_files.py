@@ -63,7 +63,9 @@ class AttachmentHandler(PageHandler):
             log.warning("attachment %s of %s/%s cut off: %s", n, slug, doc_id, cut)
             # Closing without the end of the body: the phone sees a broken download, never a
             # shorter file that looks whole.
-            self.detach().close()
+            stream = self.detach()
+            if stream is not None:  # None when the phone had already gone
+                stream.close()
             self._leave_inflight()
             return
         self.finish()
