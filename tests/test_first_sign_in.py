@@ -77,3 +77,12 @@ async def test_the_locking_attempt_says_until_when(env):
         assert details["locked_until_text"] == expected
         r = await phone.api("login", {"login": "zhangsan", "password": PASSWORD})
         assert r.status == 423 and r.json["error"]["details"]["locked_until_text"] == expected
+
+
+def test_unlock_time_words() -> None:
+    from gateway.accounts.login_limits import PERMANENT_LOCK, unlock_time_text
+    at = datetime(2026, 12, 7, 13, 30, 20, tzinfo=ZoneInfo("UTC")).timestamp()
+    assert unlock_time_text(at) == "12月7日 21:31（北京时间）"             # rounded up: still locked at 21:30
+    assert unlock_time_text(at - 20) == "12月7日 21:30（北京时间）"        # a whole minute stays
+    assert unlock_time_text(at, "Europe/Berlin") == "12月7日 14:31（Europe/Berlin）"
+    assert unlock_time_text(PERMANENT_LOCK) == "管理员解锁之后"

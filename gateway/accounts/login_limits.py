@@ -63,6 +63,13 @@ def unlock_time_text(until: float, zone: str = DEFAULT_ZONE) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}（{label}）"
 
 
+def tenant_zone(tenant: Tenant) -> str:
+    """The tenant's time zone for the phone pages (the phone settings' `time_zone` where the
+    tenant has that setting), else Beijing time."""
+    zone = getattr(tenant, "time_zone", None)
+    return zone if isinstance(zone, str) and zone else DEFAULT_ZONE
+
+
 def locked_details(until: float, zone: str = DEFAULT_ZONE) -> dict[str, Any]:
     return {"locked_until": iso(until), "locked_until_text": unlock_time_text(until, zone)}
 

@@ -10,7 +10,7 @@ from gateway.accounts.bindings import BindingStore, BindRefused
 from gateway.accounts.directory import AccountDirectory
 from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Busy, Conflict, Forbidden, Invalid,
                             Locked, NotFound, WeakPasswordError)
-from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details
+from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details, tenant_zone
 from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, PasswordHasher, Requester
 from gateway.accounts.rules import check_new_password, hash_new_password, login_problem, normalise_login
 from gateway.accounts.activity import note_sign_in
@@ -132,7 +132,7 @@ class SignIn:
     async def _locked(self, tenant: Tenant, who: Subject, until: float, ip: str, action: str) -> None:
         await self.audit.record(tenant.id, "anonymous", action, who.name,
                                 {**who.detail, "reason": "locked", "locked_until": iso(until), "ip": ip})
-        raise Locked(_LOCKED, locked_details(until))
+        raise Locked(_LOCKED, locked_details(until, tenant_zone(tenant)))
 
     # ---- sign-in ----------------------------------------------------------------------------
     async def check(self, tenant: Tenant, login: Any, password: Any, ip: str) -> Row:
@@ -195,7 +195,7 @@ class SignIn:
                                 {**who.detail, "reason": reason, "remaining_attempts": outcome.remaining, "ip": ip})
         details: dict[str, Any] = {"remaining_attempts": outcome.remaining}
         if outcome.locked_until is not None:
-            details.update(locked_details(outcome.locked_until))
+            details.update(locked_details(outcome.locked_until, tenant_zone(tenant)))
         raise BadCredentials(_BAD, details)
 
     async def _rehash(self, tenant: Tenant, row: Row, password: str) -> str:
@@ -253,7 +253,8 @@ class SignIn:
             await self.audit.record(tenant.id, row["login"], action, row["login"],
                                     {"reason": "wrong current password", "remaining_attempts": outcome.remaining})
             if outcome.locked_until is not None:
-                raise Locked(_LOCKED, {**locked_details(outcome.locked_until), "remaining_attempts": 0})
+                raise Locked(_LOCKED, {**locked_details(outcome.locked_until, tenant_zone(tenant)),
+                                       "remaining_attempts": 0})
             raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
 
     async def _store_new(self, tenant: Tenant, row: Row, new: str) -> str:
