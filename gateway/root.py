@@ -28,6 +28,7 @@ from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
 from gateway.documents.attachment_fetch import AttachmentFetcher
+from gateway.documents.attachments import DocumentFiles
 from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
@@ -116,6 +117,7 @@ class Gateway:
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
                                          self.directory, self.delivery, sec.allow_private_webhooks)
         self.document_list = DocumentListing(self.storage)
+        self.document_files = DocumentFiles(self.storage)
         self.attachment_fetcher = AttachmentFetcher(sec.allow_private_webhooks, settings.delivery.attachment_timeout)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 

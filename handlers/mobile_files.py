@@ -44,7 +44,7 @@ class AttachmentHandler(PageHandler):
         try:
             if session is None or session.must_change_password:
                 raise NotFound("no such document")
-            listed = await self.gw.documents.recipient_attachments(tenant, doc_id, session.account_id)
+            listed = await self.gw.document_files.for_recipient(tenant, doc_id, session.account_id)
             if int(n) >= len(listed):
                 raise NotFound("no such attachment")
         except NotFound:

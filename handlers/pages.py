@@ -7,7 +7,6 @@ from typing import Any
 
 import tornado.web
 
-from gateway.documents.attachments import recipient_json
 from gateway.platform.errors import NotFound
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
 from gateway.accounts.sessions import Session
@@ -138,11 +137,10 @@ class DocPage(PageHandler):
         if tenant is None or self.session is None:
             return
         try:
-            listed = await self.gw.documents.recipient_attachments(tenant, doc_id, self.session.account_id)
+            attachments = await self.gw.document_files.phone_view(tenant, doc_id, self.session.account_id)
         except NotFound:
             render_error(self, 404, "document", link=page_path(slug, "inbox"))
             return
-        attachments = [recipient_json(slug, doc_id, n, a) for n, a in enumerate(listed)]
         self.render_page(tenant, here, doc_id=doc_id, login=self.session.login, attachments=attachments)
 
 

@@ -65,7 +65,7 @@ async def test_server_errors_are_styled_and_logged_without_details(env, caplog):
 
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("secret internals: SELECT * FROM accounts")
-        wx.g.gw.documents.recipient_attachments = broken  # type: ignore[method-assign]
+        wx.g.gw.document_files.phone_view = broken  # type: ignore[method-assign]
         r = await phone.get("/wx/acme/doc/PO-1")
         assert_error_page(r, 500, "系统处理时出现问题", "Something went wrong", "/wx/acme/doc/PO-1")
         assert "secret internals" not in r.text and "SELECT" not in r.text

@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlparse
 
+from gateway.platform.errors import NotFound
+from gateway.platform.links import DOC_ID_RE
+from gateway.platform.tenant import Tenant
 from gateway.platform.tenant_validation import is_private_host
-from gateway.storage import Executor
+from gateway.storage import Executor, Storage
 
 MAX_ATTACHMENTS = 20
 MAX_BYTES = 20 * 1024 * 1024
@@ -151,3 +154,25 @@ async def load(ex: Executor, tenant_id: int, document_id: int) -> list[Attachmen
         "SELECT name, url, size, content_type FROM document_attachments WHERE tenant_id = ? AND document_id = ?"
         " ORDER BY position", (tenant_id, document_id))
     return [Attachment(str(r["name"]), str(r["url"]), int(r["size"]), str(r["content_type"])) for r in rows]
+
+
+class DocumentFiles:
+    """A document's attachments as its recipients reach them; anyone else is told there is no such
+    document (404), whether it exists or not."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> list[Attachment]:
+        row = await self.storage.fetchone(
+            "SELECT d.id FROM documents d JOIN document_recipients r ON r.document_id = d.id"
+            " WHERE d.tenant_id = ? AND d.doc_id = ? AND r.tenant_id = ? AND r.account_id = ? AND r.active = 1",
+            (tenant.id, doc_id, tenant.id, account_id)) if DOC_ID_RE.match(doc_id) else None
+        if row is None:
+            raise NotFound("no such document", {"doc_id": doc_id})
+        return await load(self.storage, tenant.id, int(row["id"]))
+
+    async def phone_view(self, tenant: Tenant, doc_id: str, account_id: int) -> list[dict[str, Any]]:
+        """The list as the recipient's phone shows it (gateway links, no business-system URL)."""
+        listed = await self.for_recipient(tenant, doc_id, account_id)
+        return [recipient_json(tenant.slug, doc_id, n, a) for n, a in enumerate(listed)]

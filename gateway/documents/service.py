@@ -325,21 +325,9 @@ class DocumentService:
             raise NotFound("no such document", {"doc_id": doc_id})
         approver = next((r for r in mine if r["role"] == "approver"), None)
         rows.sort(key=lambda r: (r["role"] != "approver", r["id"]))
-        attached = await files.load(self.storage, tenant.id, doc["id"])
         return {**document_view(doc), "recipients": [_decision_view(r) for r in rows],
                 "my_role": "approver" if approver else "cc",
-                "can_decide": bool(approver and approver["decision"] is None and doc["status"] == "open"),
-                "attachments": [files.recipient_json(tenant.slug, doc_id, n, a) for n, a in enumerate(attached)]}
-
-    async def recipient_attachments(self, tenant: Tenant, doc_id: str, account_id: int) -> list[Attachment]:
-        """The document's attachments when `account_id` is one of its recipients; 404 for anyone else."""
-        doc = await self._doc(self.storage, tenant, doc_id) if DOC_ID_RE.match(doc_id) else None
-        mine = await self.storage.fetchone(
-            "SELECT id FROM document_recipients WHERE tenant_id = ? AND document_id = ? AND account_id = ?"
-            " AND active = 1", (tenant.id, doc["id"], account_id)) if doc else None
-        if doc is None or mine is None:
-            raise NotFound("no such document", {"doc_id": doc_id})
-        return await files.load(self.storage, tenant.id, doc["id"])
+                "can_decide": bool(approver and approver["decision"] is None and doc["status"] == "open")}
 
     async def inbox(self, tenant: Tenant, account_id: int) -> list[dict[str, Any]]:
         """Open documents of this login: approvals still waiting, then decided ones, then copies."""
