@@ -86,3 +86,5 @@ def test_unlock_time_words() -> None:
     assert unlock_time_text(at - 20) == "12月7日 21:30（北京时间）"        # a whole minute stays
     assert unlock_time_text(at, "Europe/Berlin") == "12月7日 14:31（Europe/Berlin）"
     assert unlock_time_text(PERMANENT_LOCK) == "管理员解锁之后"
+    # From the whole second locked_until shows (ISO 8601 without fractions), so both always agree.
+    assert unlock_time_text(at - 19.5) == "12月7日 21:30（北京时间）"

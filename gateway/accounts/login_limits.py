@@ -57,8 +57,9 @@ def unlock_time_text(until: float, zone: str = DEFAULT_ZONE) -> str:
     time zone, not the phone's): "12月8日 09:30（北京时间）", or that only an administrator unlocks it."""
     if until >= PERMANENT_LOCK:
         return "管理员解锁之后"
-    # Up to the next whole minute: the lock still holds during the minute it ends in.
-    local = datetime.fromtimestamp(math.ceil(until / 60) * 60, ZoneInfo(zone))
+    # Up to the next whole minute (the lock still holds during the minute it ends in), from the whole
+    # second `locked_until` shows, so the text and the ISO time always agree.
+    local = datetime.fromtimestamp(math.ceil(int(until) / 60) * 60, ZoneInfo(zone))
     label = "北京时间" if zone == DEFAULT_ZONE else zone
     return f"{local.month}月{local.day}日 {local:%H:%M}（{label}）"
 
