@@ -24,11 +24,20 @@ ALL_FUNCS = (1, 2, 3, 4, 7, 11, 15)
 FUNC_NAMES = {1: "消息管理", 2: "用户管理", 3: "账号服务", 4: "网页服务", 7: "群发与通知", 11: "素材管理", 15: "菜单管理"}
 
 
+REFRESH_OVERLAP = 300  # a rotated refresh token keeps working this long (a staff answer's 5 minutes)
+
+
 @dataclass
 class Grant:
     refresh_token: str
     func_info: list[int]
     revoked: bool = False
+    previous: str | None = None
+    previous_until: float = 0.0
+
+    def accepts(self, token: Any, now: float) -> bool:
+        return not self.revoked and (token == self.refresh_token or (
+            token is not None and token == self.previous and now < self.previous_until))
 
 
 @dataclass
@@ -260,9 +269,10 @@ class ComponentSim:
         self._check_token(query)
         data = self._body(body)
         grant = self.grants.get(str(data.get("authorizer_appid") or ""))
-        if grant is None or grant.revoked or data.get("authorizer_refresh_token") != grant.refresh_token:
+        if grant is None or not grant.accepts(data.get("authorizer_refresh_token"), self.now()):
             raise WxError(61023, "refresh_token is invalid")
-        if self._require().rotate_refresh_tokens:
+        if self._require().rotate_refresh_tokens and data.get("authorizer_refresh_token") == grant.refresh_token:
+            grant.previous, grant.previous_until = grant.refresh_token, self.now() + REFRESH_OVERLAP
             grant.refresh_token = "refreshtoken@@@" + random_token(40)
         return {**self._issue(data["authorizer_appid"]), "authorizer_refresh_token": grant.refresh_token}
 

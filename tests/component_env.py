@@ -16,6 +16,7 @@ from harness import TestEnv
 from wechat_env import Simulator, WeChatEnv, register_app
 
 COMPONENT_APPID = "wxc0c0c0c0c0c0c0c0"
+NEW_APP, NEW_GH = "wx6e65776330303031", "gh_6e6577636f3031"  # an account never connected before
 PLATFORM = {"app_id": COMPONENT_APPID, "app_secret": "compSecret2026", "token": "platformToken",
             "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"}
 
@@ -83,5 +84,5 @@ def api_key_on(page_text: str) -> str:
     return match.group(1)
 
 
-__all__ = ["COMPONENT_APPID", "PLATFORM", "component_env", "add_account_app", "authorize_in_console",
+__all__ = ["COMPONENT_APPID", "NEW_APP", "NEW_GH", "PLATFORM", "component_env", "add_account_app", "authorize_in_console",
            "start_in_console", "confirm_on_wechat", "api_key_on", "register_app"]

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
-from component_env import (COMPONENT_APPID, add_account_app, api_key_on, authorize_in_console, component_env,
+from component_env import (COMPONENT_APPID, NEW_APP, NEW_GH, add_account_app, api_key_on, authorize_in_console, component_env,
                            confirm_on_wechat, start_in_console)
 from console_client import ConsoleClient
 from harness import document, tenant_body, wait_for
 from phone import PASSWORD, Phone, put_account
 
-NEW_APP, NEW_GH = "wx6e65776330303031", "gh_6e6577636f3031"
+
 MENU = {"button": [{"type": "view", "name": "待办", "url": "entry:inbox"}]}
 
 
