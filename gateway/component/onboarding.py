@@ -55,6 +55,10 @@ class ComponentOnboarding:
                  oauth_base: str) -> None:
         self.tokens, self.lifecycle, self.http, self.cache, self.clock = tokens, lifecycle, http, cache, clock
         self.registry, self.public_url = registry, public_url
+        self.use_pages(login_page_base, oauth_base)
+
+    def use_pages(self, login_page_base: str, oauth_base: str) -> None:
+        """Where WeChat's authorization pages are (the demo points them at its simulator)."""
         self.pc_page = f"{login_page_base.rstrip('/')}/cgi-bin/componentloginpage"
         self.mobile_page = f"{oauth_base.rstrip('/')}/wxaopen/safe/bindcomponent"
 
