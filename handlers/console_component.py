@@ -68,6 +68,10 @@ class ComponentPage(ConsoleHandler):
 class ComponentReturn(ConsoleHandler):
     """WeChat sends the administrator back here after the authorization (auth_code, expires_in)."""
 
+    def _request_summary(self) -> str:
+        # The access log gets the path only: the query carries the authorization code.
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
     async def get(self) -> None:
         if not self.gw.component.enabled:
             raise tornado.web.HTTPError(404)

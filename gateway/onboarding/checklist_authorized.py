@@ -22,10 +22,15 @@ def authorized_steps(tenant: Tenant, facts: dict[str, Any], token_ok: bool | Non
     auth = tenant.authorization or {}
     name = auth.get("nick_name") or tenant.name
     steps: list[dict[str, Any]] = []
+    blocked_ip = facts.get("ip_blocked")
     if auth.get("status") != "authorized":
         steps.append(_step("authorization", False, f"公众号「{name}」已解除对本平台的授权，所有消息提醒已暂停。请公众号管理员在"
                            "控制台“授权接入”重新扫码授权，授权后暂停的提醒会自动补发。 / The account withdrew its "
                            "authorization: every notification is on hold. Authorize again from 授权接入 to resume."))
+    elif blocked_ip and not token_ok:
+        steps.append(_step("authorization", False, f"微信拒绝了本平台的出口 IP {blocked_ip}：请在开放平台 → 第三方平台 → "
+                           f"开发资料 的“白名单IP地址列表”中加入 {blocked_ip}。 / WeChat refused the platform's egress "
+                           f"IP {blocked_ip}: add it to the platform's IP whitelist on the Open Platform."))
     elif token_ok is False or facts.get("bad_credentials"):
         steps.append(_step("authorization", False, "微信不再接受本平台代公众号调用接口：请重新扫码授权。 / WeChat no longer "
                            "accepts the platform's calls for this account: authorize again."))
@@ -52,25 +57,36 @@ def authorized_steps(tenant: Tenant, facts: dict[str, Any], token_ok: bool | Non
     return steps
 
 
-def plain_steps_authorized(checks: dict[str, Any]) -> list[PlainStep]:
+REVOKED = ("公众号「{name}」已解除对本平台的授权，所有单据提醒已暂停。请公众号管理员在控制台“授权接入”重新扫码授权，"
+           "授权后暂停的提醒会自动补发。")
+REFUSED = "微信不再接受本平台代公众号调用接口：请公众号管理员在控制台“授权接入”重新扫码授权。"
+IP_BLOCKED = "微信拒绝了本平台的出口 IP {ip}：请在开放平台 → 第三方平台 → 开发资料 的“白名单IP地址列表”中加入 {ip}。"
+MISSING = "授权时没有勾选：{missing}。请重新扫码授权并勾选这些权限，否则对应功能无法使用。"
+SUBSCRIPTION = "授权的是订阅号：模板消息只能由服务号发送。请改用企业的服务号授权。"
+UNCERTIFIED = "服务号尚未微信认证：认证前不能发送模板消息、不能使用网页授权。请在公众平台“设置 → 微信认证”中完成认证。"
+
+
+def authorized_values(tenant: Tenant) -> dict[str, str]:
+    """The names filled into the console's texts ({name}, {missing})."""
+    auth = tenant.authorization or {}
+    granted = set(auth.get("func_info") or [])
+    return {"name": str(auth.get("nick_name") or tenant.name),
+            "missing": "、".join(NEEDED[i] for i in sorted(NEEDED) if i not in granted)}
+
+
+def plain_steps_authorized(checks: dict[str, Any], tenant: Tenant, blocked_ip: str | None = None) -> list[PlainStep]:
     """The console's steps for a tenant in authorized mode (the seed's eight shrink to six)."""
-    by_id = {step["id"]: step for step in checks["steps"]}
-
-    def ok(step_id: str) -> bool | None:
-        step = by_id.get(step_id)
-        return step["ok"] if step else None
-
-    def detail(step_id: str) -> str:
-        return str(by_id.get(step_id, {}).get("detail", "")).partition(" / ")[0]
-
+    ok = {step["id"]: step["ok"] for step in checks["steps"]}
+    auth = tenant.authorization or {}
     return [
-        PlainStep(1, "授权接入（公众号管理员扫码授权）", _state(ok("authorization")), detail("authorization"),
-                  None, ""),
-        PlainStep(2, "授权所需的权限集", _state(ok("permissions")), detail("permissions"), None, ""),
-        PlainStep(3, "认证微信服务号", _state(ok("verified")), detail("verified"), None, ""),
-        PlainStep(4, "开启消息模板", _state(ok("templates")),
+        PlainStep(1, "授权接入（公众号管理员扫码授权）", _state(ok.get("authorization")),
+                  REVOKED if tenant.suspended else (IP_BLOCKED if blocked_ip else REFUSED), None, ""),
+        PlainStep(2, "授权所需的权限集", _state(ok.get("permissions")), MISSING, None, ""),
+        PlainStep(3, "认证微信服务号", _state(ok.get("verified")),
+                  SUBSCRIPTION if auth.get("service_type", 2) != 2 else UNCERTIFIED, None, ""),
+        PlainStep(4, "开启消息模板", _state(ok.get("templates")),
                   "在“广告与服务 → 模板消息”中选好审批和抄送两个模板，把模板 ID 填到本系统的模板页。", "templates", "去设置模板"),
-        PlainStep(5, "设置服务号菜单", _state(ok("menu")), "在本系统的菜单页编辑并发布菜单。", "menu", "去编辑菜单"),
-        PlainStep(6, "首个员工绑定", _state(ok("first_binding")),
+        PlainStep(5, "设置服务号菜单", _state(ok.get("menu")), "在本系统的菜单页编辑并发布菜单。", "menu", "去编辑菜单"),
+        PlainStep(6, "首个员工绑定", _state(ok.get("first_binding")),
                   "请用手机微信打开服务号菜单，登录一次完成首个绑定。", None, ""),
     ]

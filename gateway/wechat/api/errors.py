@@ -39,7 +39,8 @@ class IpNotWhitelisted(WeChatError):
 
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(errcode, errmsg)
-        match = re.search(r"invalid ip ([0-9A-Fa-f.:]+)", errmsg)
+        # 40164 says "invalid ip <ip> ..."; the platform's 61004 "access clientip is not registered, clientip: <ip>"
+        match = re.search(r"(?:invalid ip|clientip:) ?([0-9A-Fa-f.:]+)", errmsg)
         self.ip: str | None = match.group(1) if match else None
 
 
