@@ -52,7 +52,9 @@ class ComponentPage(ConsoleHandler):
         slug = own.slug if own else self.form("slug").strip().lower()
         name = own.name if own else self.form("name")
         try:
-            started = await self.gw.component.onboarding.start(slug, name, self.actor, self._scope())
+            assert self.session is not None
+            started = await self.gw.component.onboarding.start(slug, name, self.actor, self._scope(),
+                                                               self.session.id_hash)
         except WeChatError as exc:
             await self._page(status=502, errors={"_form": wechat_problem(self, exc)}, values={"slug": slug, "name": name})
             return
@@ -79,7 +81,8 @@ class ComponentReturn(ConsoleHandler):
         scope = None if self.session.is_operator else self.session.tenant_id
         try:
             done = await self.gw.component.onboarding.finish(self.get_query_argument("state", ""),
-                                                             self.get_query_argument("auth_code", ""), scope)
+                                                             self.get_query_argument("auth_code", ""), scope,
+                                                             self.session.id_hash)
         except (WeChatError, GatewayError) as exc:
             if isinstance(exc, GatewayError) and exc.status == 404:
                 raise tornado.web.HTTPError(404)

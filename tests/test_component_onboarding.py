@@ -148,6 +148,13 @@ async def test_authorization_links_and_refusals(env):
         assert replay.status == 400 and "已过期" in replay.text
         steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
         assert steps["permissions"]["ok"] is False and "网页服务" in steps["permissions"]["detail"]
+        # Another console session cannot finish an authorization this one started.
+        other = ConsoleClient(w.g)
+        await other.sign_in_operator()
+        link = await start_in_console(console, "third", "第三家")
+        await add_account_app(w, "wx7468697264303031", "gh_746869726430")
+        stolen = await other.get(await confirm_on_wechat(link, "wx7468697264303031"))
+        assert stolen.status == 400 and w.g.gw.registry.get("third") is None
         # Without the operator's session nothing starts.
         stranger = ConsoleClient(w.g)
         r = await stranger.get("/console/component")

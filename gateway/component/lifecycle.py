@@ -99,6 +99,8 @@ class AuthorizerLifecycle:
 
     async def connect(self, tenant: Tenant, auth: Authorization, info: AuthorizerInfo | None, actor: str) -> Tenant:
         was_suspended = tenant.suspended or tenant.authorization is None
+        if tenant.authorization is None:  # moving from direct mode: its tokens come from the platform now
+            await self.account_tokens.forget(tenant)
         summary = authorization_summary(auth.authorizer_appid, auth.func_info or (info.func_info if info else []),
                                         info, self.clock.now(), tenant.authorization)
         tenant = await self.registry.set_authorization(tenant.slug, summary, info.user_name if info else None)

@@ -66,9 +66,10 @@ class ComponentOnboarding:
     def _key(state: str) -> str:
         return f"component:onboard:{state}"
 
-    async def start(self, slug: str, name: str, actor: str, tenant_scope: int | None = None) -> Started:
+    async def start(self, slug: str, name: str, actor: str, tenant_scope: int | None, session: str) -> Started:
         """Links for connecting `slug`: an existing tenant moves to authorized mode, else a tenant
-        named `name` is created. `tenant_scope`: a tenant administrator may connect only their own."""
+        named `name` is created. `tenant_scope`: a tenant administrator may connect only their own.
+        `session`: the console session that started it, the only one that may finish it."""
         slug = slug.strip().lower()
         existing = self.registry.get(slug)
         if tenant_scope is not None and (existing is None or existing.id != tenant_scope):
@@ -81,23 +82,25 @@ class ComponentOnboarding:
         code, expires_in = await self.tokens.call(
             lambda token: create_preauthcode(self.http, self.tokens.component_appid, token))
         state = secrets.token_hex(16)
-        record = {"slug": slug, "name": name.strip(), "actor": actor, "scope": tenant_scope}
+        record = {"slug": slug, "name": name.strip(), "actor": actor, "scope": tenant_scope, "session": session}
         await self.cache.set(self._key(state), json.dumps(record, ensure_ascii=False), START_SECONDS)
         redirect = f"{self.public_url}/console/component/return?state={state}"
         urls = auth_page_urls(self.tokens.component_appid, code, redirect, self.pc_page, self.mobile_page)
         svg = await asyncio.get_running_loop().run_in_executor(None, qr_svg, urls["mobile"])
         return Started(urls["pc"], urls["mobile"], expires_in, svg)
 
-    async def finish(self, state: Any, auth_code: Any, session_tenant: int | None) -> Finished:
-        """WeChat's redirect back: `state` single use, and (for a tenant administrator) their own."""
+    async def finish(self, state: Any, auth_code: Any, session_tenant: int | None, session: str) -> Finished:
+        """WeChat's redirect back: `state` single use, in the console session that started it (and,
+        for a tenant administrator, for their own tenant)."""
         if not isinstance(state, str) or not _STATE_RE.match(state):
             raise Invalid("授权请求无效或已过期，请重新发起授权接入。")
         if not isinstance(auth_code, str) or not auth_code or len(auth_code) > 512:
             raise Invalid("微信没有返回授权码：公众号管理员可能取消了授权。请重新发起授权接入。")
         raw = await self.cache.get(self._key(state))
-        if raw is None or not await self.cache.set_if_absent(f"{self._key(state)}:used", "1", START_SECONDS):
+        record = json.loads(raw) if raw is not None else {}
+        if raw is None or not hmac.compare_digest(str(record.get("session", "")), session) or \
+                not await self.cache.set_if_absent(f"{self._key(state)}:used", "1", START_SECONDS):
             raise Invalid("授权请求无效或已过期，请重新发起授权接入。")
-        record = json.loads(raw)
         if record.get("scope") is not None and record["scope"] != session_tenant:
             raise NotFound("no such tenant")
         auth = await self.lifecycle.exchange_once(auth_code)
