@@ -155,3 +155,16 @@ async def test_full_network_release_test_accounts_get_the_answers_wechat_expects
         assert sent[0]["text"]["content"] == f"{code}_from_api"
         event = await w.sim.push_event(TEST_APP, "ozy4qt1eDxSxzCr0aNT0mXCWfrDE", "LOCATION")
         assert event["reply"]["Content"] == "LOCATIONfrom_callback"
+
+
+async def test_the_component_token_is_refreshed_before_it_expires(env):
+    async with component_env(env) as w:
+        await onboard(w)
+        tokens = w.g.gw.component.tokens
+        current = await tokens.component_token()
+        fetched = w.count("cgi-bin/component/api_component_token")
+        assert not await tokens.refresh_due()  # two hours left: nothing to do
+        w.advance(7200 - 500)
+        assert await tokens.refresh_due()
+        assert w.count("cgi-bin/component/api_component_token") == fetched + 1
+        assert await tokens.component_token() != current
