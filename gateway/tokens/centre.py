@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from gateway.cache import Cache
+from gateway.cache import Cache, CacheError
 from gateway.platform.clock import Clock
 from gateway.platform.config import WeChatSettings
 from gateway.platform.errors import Invalid, wechat_unavailable
@@ -128,7 +128,10 @@ class TokenCentre:
     async def forget(self, tenant: Tenant) -> None:
         """Drop the tenant's cached access_token and jsapi_ticket (its authorization was withdrawn)."""
         for kind in (ACCESS, TICKET):
-            record = await self.store.read(self.key(tenant, kind))
+            try:
+                record = await self.store.read(self.key(tenant, kind))
+            except CacheError:  # WeChat refuses the old token anyway; the first 40001 drops it then
+                continue
             if record is not None:
                 await self.store.drop_if(self.key(tenant, kind), record.value)
 
