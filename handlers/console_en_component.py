@@ -39,6 +39,7 @@ EN_COMPONENT: dict[str, str] = {
         "Finish the remaining steps below.",
     "公众号已解除授权：所有单据提醒已暂停，重新授权后自动恢复。":
         "The account withdrew its authorization: every notification is on hold and resumes once it authorizes again.",
+    "已解除授权，提醒暂停": "Authorization withdrawn: notifications on hold",
     "授权成功，租户已创建": "Authorized: the tenant is created",
     "授权接入（公众号管理员扫码授权）": "Authorization (the account administrator scans and confirms)",
     "授权所需的权限集": "Permission sets granted",

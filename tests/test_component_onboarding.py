@@ -77,6 +77,8 @@ async def test_onboarding_from_nothing_to_first_notification_and_revocation(env)
         assert r.status == 201, r.text
         page = await console.get("/console/t/newco/")
         assert 'id="suspended"' in page.text
+        listing = await console.get("/console/")
+        assert 'data-mode="revoked"' in listing.text and "已解除授权，提醒暂停" in listing.text
         steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
         assert steps["authorization"]["ok"] is False and "解除" in steps["authorization"]["detail"]
         await asyncio.sleep(1.5)
