@@ -128,7 +128,7 @@ class ComponentSim:
     def _platform_push(self, url: str, fields: dict[str, str | int], to_user: str | None = None) -> PushRequest:
         platform = self._require()
         crypto = platform.crypto()
-        timestamp, nonce = str(int(self.now())), new_nonce()
+        timestamp, nonce = str(int(time.time())), new_nonce()  # wall clock, like every push (README)
         encrypt = crypto.encrypt(build_message(fields))
         outer = {"ToUserName": to_user, "Encrypt": encrypt} if to_user else {"AppId": platform.app_id,
                                                                                "Encrypt": encrypt}
