@@ -12,6 +12,7 @@ import pytest
 
 from component_env import NEW_APP, NEW_GH, PLATFORM, add_account_app, authorize_in_console, component_env
 from console_client import ConsoleClient
+from gateway.cache import CacheError
 from gateway.platform.config import SettingsError, ensure_secrets, load_settings
 from harness import wait_for
 
@@ -168,3 +169,23 @@ async def test_the_component_token_is_refreshed_before_it_expires(env):
         assert await tokens.refresh_due()
         assert w.count("cgi-bin/component/api_component_token") == fetched + 1
         assert await tokens.component_token() != current
+
+
+async def test_with_the_cache_down_tokens_come_through_the_storage_lease(env):
+    async with component_env(env) as w:
+        await onboard(w)
+        gw = w.g.gw
+        tenant = gw.registry.require("newco")
+        first = await gw.tokens.access_token(tenant)
+
+        async def down(*args, **kwargs):
+            raise CacheError("cache down")
+        for name in ("get", "set", "set_if_absent", "acquire", "delete_if_equals", "incr", "delete"):
+            setattr(gw.cache, name, down)
+        component_fetches = w.count("cgi-bin/component/api_component_token")
+        authorizer_fetches = w.count("cgi-bin/component/api_authorizer_token")
+        w.advance(7300)  # both tokens expired: one fetch each, under the vault's lease
+        tokens = await asyncio.gather(*(gw.tokens.access_token(tenant) for _ in range(10)))
+        assert len(set(tokens)) == 1 and tokens[0] != first
+        assert w.count("cgi-bin/component/api_component_token") == component_fetches + 1
+        assert w.count("cgi-bin/component/api_authorizer_token") == authorizer_fetches + 1
