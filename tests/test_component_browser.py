@@ -48,6 +48,8 @@ async def test_authorizing_a_company_in_the_console(env) -> None:
         assert await step_state(page, 1) in ("done", "unknown") and await step_state(page, 2) == "done"
         assert await step_state(page, 5) == "missing"
         await expect(page.locator("#url-callback")).to_have_count(0)  # nothing to type into WeChat
+        await expect(page.locator("#authorized-account")).to_contain_text("新公司服务号")
+        await expect(page.locator("#authorized-account")).to_contain_text(NEW_GH)
 
         r = await w.g.admin("PATCH", "/admin/api/tenants/newco", {"templates": tenant_body("newco")["templates"]})
         assert r.status == 200, r.text

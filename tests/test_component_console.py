@@ -51,6 +51,7 @@ async def test_unverified_and_subscription_accounts_and_missing_permissions_are_
         assert steps["permissions"]["ok"] is False and "群发与通知" in steps["permissions"]["detail"]
         page = await console.get("/console/t/newco/")
         assert "尚未微信认证" in page.text and "群发与通知" in page.text
+        assert 'id="authorized-account"' in page.text and "未认证" in page.text
         await add_account_app(w, "wx73756273303030ab", "gh_737562730001", service_type=0)
         r = await authorize_in_console(w, console, "subco", "wx73756273303030ab", name="订阅号公司")
         steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/subco/checklist")).json["steps"]}

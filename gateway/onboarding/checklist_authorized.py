@@ -14,6 +14,22 @@ NEEDED = {1: "消息管理（接收消息、回复待办）", 3: "账号服务�
           7: "群发与通知（发送单据提醒）", 15: "菜单管理（发布服务号菜单）"}
 
 
+FUNC_NAMES = {1: "消息管理", 2: "用户管理", 3: "账号服务", 4: "网页服务", 7: "群发与通知", 11: "素材管理",
+              15: "菜单管理", 24: "开放平台账号管理"}
+
+
+def account_facts(tenant: Tenant) -> list[tuple[str, str]]:
+    """What the console shows of the authorized account: (label, value), in Chinese."""
+    auth = tenant.authorization or {}
+    service = {0: "订阅号", 1: "订阅号（老帐号升级）", 2: "服务号"}.get(int(auth.get("service_type", 2)), "其他")
+    verified = "未认证" if int(auth.get("verify_type", 0)) < 0 else "已认证"
+    funcs = "、".join(FUNC_NAMES.get(int(i), str(i)) for i in auth.get("func_info") or []) or "无"
+    status = "已授权" if auth.get("status") == "authorized" else "已解除授权"
+    return [("公众号名称", str(auth.get("nick_name") or "")), ("原始 ID", tenant.original_id or ""),
+            ("AppID", tenant.app_id), ("账号类型", service), ("微信认证", verified), ("已授权的权限集", funcs),
+            ("授权状态", status)]
+
+
 def _step(step_id: str, ok: bool | None, detail: str) -> dict[str, Any]:
     return {"id": step_id, "ok": ok, "detail": detail}
 
