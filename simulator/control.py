@@ -204,7 +204,7 @@ async def _push_raw(state: SimulatorState, body: Json, query: dict[str, str]) ->
         "request": request.to_json(),
     }
     if body.get("app_id"):
-        app = state.app(body["app_id"])
+        app = state.component.view(state.app(body["app_id"]))  # an authorizer's replies: the platform's keys
         openid = str(body.get("openid") or request.query.get("openid", ""))
         mode = body.get("mode") or app.message_mode
         result.update(inspect_reply(app, mode, openid, delivery.status, delivery.body))

@@ -110,3 +110,20 @@ async def test_a_revocation_reaches_every_process(env):
             await wait_for(lambda: g2.gw.registry.require("newco").suspended, timeout=10)
             await w.sim.component_authorize(NEW_APP)
             await wait_for(lambda: not g2.gw.registry.require("newco").suspended, timeout=10)
+
+
+async def test_updateauthorized_changes_the_granted_permissions(env):
+    async with component_env(env) as w:
+        await add_account_app(w, NEW_APP, NEW_GH)
+        console = ConsoleClient(w.g)
+        await console.sign_in_operator()
+        assert (await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")).status == 200
+        assert w.g.gw.registry.require("newco").authorization["func_info"] == [1, 2, 3, 4, 7, 11, 15]
+        pushed = await w.sim.component_authorize(NEW_APP, [1, 3, 15])
+        assert pushed["push"]["fields"]["InfoType"] == "updateauthorized" and pushed["push"]["body"] == "success"
+        assert w.g.gw.registry.require("newco").authorization["func_info"] == [1, 3, 15]
+        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        assert steps["permissions"]["ok"] is False
+        assert "网页服务" in steps["permissions"]["detail"] and "群发与通知" in steps["permissions"]["detail"]
+        audit = [e["action"] for e in (await w.g.admin("GET", "/admin/api/tenants/newco/audit")).json["items"]]
+        assert audit.count("component.authorized") == 2
