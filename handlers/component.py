@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tornado.web
 
-from gateway.callbacks.pipeline import CallbackQuery, CallbackResponse, MessageKeys
+from gateway.callbacks.pipeline import CallbackResponse, MessageKeys
 from gateway.component.events import SignedQuery
 from gateway.component.release_test import TEST_ACCOUNTS
 from gateway.platform.errors import NotFound

@@ -3,9 +3,12 @@ an authorization, the page shows WeChat's authorization link and its QR code, an
 back (auth_code) creates the tenant in authorized mode or moves an existing tenant to it."""
 from __future__ import annotations
 
+from typing import Any
+
 import tornado.web
 
 from gateway.platform.errors import GatewayError
+from gateway.platform.tenant import Tenant
 from gateway.wechat.api.errors import WeChatError
 from handlers.console_base import ConsoleHandler
 
@@ -29,11 +32,11 @@ class ComponentPage(ConsoleHandler):
         assert self.session is not None
         return None if self.session.is_operator else self.session.tenant_id
 
-    def _own_tenant(self):  # type: ignore[no-untyped-def]
+    def _own_tenant(self) -> Tenant | None:
         scope = self._scope()
         return None if scope is None else self.gw.registry.by_id(scope)
 
-    async def _page(self, status: int = 200, **values) -> None:  # type: ignore[no-untyped-def]
+    async def _page(self, status: int = 200, **values: Any) -> None:
         platform = self.gw.component
         received = await platform.tickets.received_at() if platform.enabled else None
         tenant = self._own_tenant()

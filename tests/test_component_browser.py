@@ -14,7 +14,8 @@ from playwright.async_api import expect
 from component_env import NEW_APP, NEW_GH, add_account_app, component_env
 from harness import document, tenant_body, wait_for
 from phone import PASSWORD, Phone, put_account
-from test_console_browser import LAPTOP, chromium, operator_page, pytestmark, shot, step_state  # noqa: F401
+from test_console_browser import chromium, operator_page, shot, step_state
+from test_console_browser import pytestmark  # noqa: F401  (browser mark, skipped without Chromium)
 
 
 async def test_authorizing_a_company_in_the_console(env) -> None:

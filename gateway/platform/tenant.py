@@ -53,7 +53,7 @@ class Tenant:
     @property
     def suspended(self) -> bool:
         """True while the account has revoked the platform's authorization: nothing is sent for it."""
-        return bool(self.authorization) and self.authorization.get("status") != "authorized"
+        return self.authorization is not None and self.authorization.get("status") != "authorized"
 
     @property
     def app_id(self) -> str:
