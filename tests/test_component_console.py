@@ -127,3 +127,18 @@ async def test_updateauthorized_changes_the_granted_permissions(env):
         assert "网页服务" in steps["permissions"]["detail"] and "群发与通知" in steps["permissions"]["detail"]
         audit = [e["action"] for e in (await w.g.admin("GET", "/admin/api/tenants/newco/audit")).json["items"]]
         assert audit.count("component.authorized") == 2
+
+
+@pytest.mark.skipif(os.environ.get("GATEWAY_TEST_BACKEND") != "mysql", reason="two processes need MariaDB and Redis")
+async def test_the_push_on_one_process_and_the_redirect_on_another_share_one_code_exchange(env):
+    async with component_env(env) as w:  # WeChat pushes to w.g; the administrator's browser talks to g2
+        await add_account_app(w, NEW_APP, NEW_GH)
+        async with env.gateway(settings=w.g.gw.settings, drop=False) as g2:
+            g2.gw.component.onboarding.use_pages(w.sim_url, w.sim_url)
+            console = ConsoleClient(g2)
+            await console.sign_in_operator()
+            page = await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")
+            assert page.status == 200, page.text
+            assert w.count("cgi-bin/component/api_query_auth") == 1  # the code is single use
+            await wait_for(lambda: w.g.gw.registry.get("newco"), timeout=10)
+            assert w.g.gw.registry.require("newco").mode == "authorized"
