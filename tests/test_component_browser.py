@@ -14,7 +14,7 @@ from playwright.async_api import expect
 from component_env import NEW_APP, NEW_GH, add_account_app, component_env
 from harness import document, tenant_body, wait_for
 from phone import PASSWORD, Phone, put_account
-from test_console_browser import chromium, operator_page, shot, step_state
+from test_console_browser import PHONE, chromium, operator_page, shot, step_state
 from test_console_browser import pytestmark  # noqa: F401  (browser mark, skipped without Chromium)
 
 
@@ -78,3 +78,20 @@ async def test_authorizing_a_company_in_the_console(env) -> None:
         assert r.status == 201
         await asyncio.sleep(1.0)
         assert len(await w.sim.sent(NEW_APP)) == 1
+
+
+async def test_the_authorization_link_on_a_phone(env) -> None:
+    async with component_env(env) as w, chromium(w.g.base_url) as b:
+        page = await operator_page(b, PHONE)
+        await page.goto(b.url("/console/component"))
+        await page.fill("input[name=slug]", "newco")
+        await page.fill("input[name=name]", "新公司")
+        await page.click("#start-authorization")
+        qr = page.locator("#authorization-qr svg")
+        await expect(qr).to_be_visible()
+        box = await qr.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        href = await page.get_attribute("#mobile-link", "href")
+        assert href is not None and "/wxaopen/safe/bindcomponent?action=bindcomponent&no_scan=1" in href
+        assert href.endswith("#wechat_redirect")
+        await shot(page, "component-phone")
