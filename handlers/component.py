@@ -12,6 +12,7 @@ from gateway.component.events import SignedQuery
 from gateway.component.release_test import TEST_ACCOUNTS
 from gateway.platform.errors import NotFound
 from gateway.wechat.crypto import check_signature
+from handlers.base import OperatorHandler
 from handlers.wechat import CallbackHandler
 
 
@@ -82,7 +83,15 @@ class ComponentCallbackHandler(_PlatformHandler):
         self._send(CallbackResponse(query.echostr.encode()))
 
 
+class ComponentStatusHandler(OperatorHandler):
+    """GET /admin/api/component: the platform's state for the operator (no secret)."""
+
+    async def get(self) -> None:
+        self.write_json(await self.gw.component.status(self.gw.public_url))
+
+
 ROUTES = [
+    (r"/admin/api/component", ComponentStatusHandler),
     (r"/wx/component/events", ComponentEventsHandler),
     (r"/wx/component/(?P<appid>wx[0-9A-Za-z]{16})/callback", ComponentCallbackHandler),
 ]

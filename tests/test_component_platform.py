@@ -82,9 +82,16 @@ async def test_forged_or_plain_platform_pushes_are_refused(env):
         assert await w.g.gw.component.tickets.latest() == "ticket@@@forged"
         r = await w.g.request("POST", "/wx/component/events", raw=b"<xml>" + b"x" * 70000 + b"</xml>")
         assert r.status == 413
+        status = await w.g.admin("GET", "/admin/api/component")
+        assert status.status == 200 and status.json["enabled"] and status.json["ticket_valid"]
+        assert status.json["urls"]["events"] == url and status.json["ticket_received_at"].endswith("+00:00")
+        assert PLATFORM["app_secret"] not in status.text and PLATFORM["token"] not in status.text
+        assert (await w.g.request("GET", "/admin/api/component")).status == 401
     async with env.gateway() as g:  # no [component]: the URLs do not exist
         r = await g.request("POST", "/wx/component/events", raw=b"<xml/>")
         assert r.status == 404
+        status = await g.admin("GET", "/admin/api/component")
+        assert status.status == 200 and status.json == {"enabled": False}
 
 
 async def test_one_authorizer_token_fetch_for_two_processes(env):

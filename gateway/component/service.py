@@ -13,7 +13,7 @@ from gateway.component.onboarding import ComponentOnboarding
 from gateway.component.release_test import ReleaseTest
 from gateway.component.tokens import ComponentTokens
 from gateway.platform.audit import AuditLog
-from gateway.platform.clock import Clock
+from gateway.platform.clock import Clock, iso
 from gateway.platform.tenant import Tenant
 from gateway.platform.tenant_registry import TenantRegistry
 from gateway.wechat.api.client import WeChatHttp
@@ -39,6 +39,18 @@ class ComponentPlatform:
     @property
     def enabled(self) -> bool:
         return self.settings.enabled
+
+    async def status(self, public_url: str) -> dict[str, Any]:
+        """What an operator checks: is the platform on, are WeChat's tickets arriving, which URLs
+        to enter on the Open Platform (never a secret)."""
+        if not self.enabled:
+            return {"enabled": False}
+        received = await self.tickets.received_at()
+        return {"enabled": True, "app_id": self.settings.app_id,
+                "ticket_received_at": iso(received) if received is not None else None,
+                "ticket_valid": await self.tickets.latest() is not None,
+                "urls": {"events": f"{public_url}/wx/component/events",
+                         "messages": f"{public_url}/wx/component/$APPID$/callback"}}
 
     def tenant_for(self, appid: str) -> Tenant | None:
         tenant = self.lifecycle.tenant_of_appid(appid)
