@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             settings.server.public_url = f"http://{settings.server.host}:{settings.server.port}"
         if args.demo:  # the demo's business system receives its webhooks on this machine
             settings.security.allow_private_webhooks = True
+        if args.demo and not settings.component.app_id:  # the demo shows 授权接入 too (a simulated platform)
+            settings.component.app_id, settings.component.app_secret = "wxdemoplatform0001", "demoPlatformSecret2026"
         if args.processes > 1 and is_embedded(settings):
             raise SettingsError("--processes needs shared storage and cache: set [storage] url to mysql://… and "
                                 "[cache] url to redis://… (SQLite and memory:// serve one process only)")

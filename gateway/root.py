@@ -25,11 +25,17 @@ from gateway.accounts.sign_in import SignIn
 from gateway.cache import Cache, open_cache
 from gateway.callbacks.pipeline import CallbackService
 from gateway.callbacks.rulebook import RuleBook
+from gateway.component.authorizers import AuthorizerStore
+from gateway.component.service import ComponentPlatform
+from gateway.component.tickets import TicketStore
+from gateway.component.tokens import ComponentTokens
 from gateway.console.accounts import ConsoleAccounts
 from gateway.console.logs import LogListing
 from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
+from gateway.documents.attachment_fetch import AttachmentFetcher
+from gateway.documents.attachments import DocumentFiles
 from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
@@ -82,10 +88,15 @@ class Gateway:
         self.inflight = InFlight()
         self.draining = False  # set at shutdown: /readyz answers 503 so balancers stop sending traffic
 
-        # ---- tokens
+        # ---- tokens (a tenant in authorized mode gets its access token from the component token centre)
+        comp = settings.component
+        self.component_tokens = ComponentTokens(
+            comp, self.wechat_http, self.cache, self.clock, TicketStore(self.storage, self.clock, self.box, comp.app_id),
+            AuthorizerStore(self.storage, self.clock, self.box), self.metrics,
+            TokenVault(self.storage, self.clock, self.box))
         self.tokens = TokenCentre(settings.wechat, self.cache, self.clock, self.wechat_http, self.state,
                                   self.metrics, self.registry, TokenVault(self.storage, self.clock, self.box),
-                                  audit=self.audit)
+                                  authorized=self.component_tokens if comp.enabled else None, audit=self.audit)
 
         # ---- accounts
         self.directory = AccountDirectory(self.storage, self.clock)
@@ -103,7 +114,8 @@ class Gateway:
         self.account_list = AccountListing(self.storage, self.clock)
         self.refusals = RefusalNotices(self.storage, self.clock)
         self.sheet_import = SheetImport(self.storage, self.clock, self.audit, self.box, self.hasher, self.state)
-        self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url)
+        self.oauth = OAuthFlow(self.cache, self.clock, self.wechat_http, settings.wechat, public_url,
+                               platform=self.component_tokens if comp.enabled else None)
         self.bind_qr = BindQrService(self.storage, self.clock, self.tokens, self.wechat_http, self.directory,
                                      self.bindings, self.sessions, self.audit, public_url)
 
@@ -119,8 +131,10 @@ class Gateway:
         self.delivery = Delivery(self.outbox, self.sender, self.webhooks, self.clock, self.registry, self.metrics,
                                  workers)
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
-                                         self.directory, self.delivery)
+                                         self.directory, self.delivery, sec.allow_private_webhooks)
         self.document_list = DocumentListing(self.storage)
+        self.document_files = DocumentFiles(self.storage)
+        self.attachment_fetcher = AttachmentFetcher(sec.allow_private_webhooks, settings.delivery.attachment_timeout)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 
         # ---- callbacks
@@ -132,6 +146,11 @@ class Gateway:
         # ---- onboarding
         self.menus = MenuService(self.tokens, self.wechat_http, self.state, self.audit, public_url)
         self.checklist = Checklist(self.state, self.registry, self.tokens.probe_credentials, public_url)
+
+        # ---- the third-party platform: authorization events, onboarding, revocation and resumption
+        self.component = ComponentPlatform(self.component_tokens, self.wechat_http, self.cache, self.clock,
+                                           self.registry, self.audit, self.tokens, self._sends_resumed, public_url,
+                                           comp.login_page_base, settings.wechat.oauth_base)
 
         # ---- the console (same services as the APIs; its own accounts share the hasher and limiter)
         self.test_events = TestEventSender(self.clock, sec.allow_private_webhooks)
@@ -147,6 +166,11 @@ class Gateway:
     def public_url(self) -> str:
         return self.settings.server.public_url
 
+    async def _sends_resumed(self, tenant_id: int) -> None:
+        """A tenant authorized the platform again: its held notifications go out now."""
+        await self.outbox.pull_forward(tenant_id, self.clock.now())
+        self.delivery.wake()
+
     def _count_wechat_call(self, endpoint: str, outcome: str) -> None:
         self.metrics.wechat_calls.labels(endpoint, outcome).inc()
 
@@ -158,6 +182,7 @@ class Gateway:
         self._background = [asyncio.ensure_future(self.tokens.run_periodic()),
                             asyncio.ensure_future(self.callbacks.purge_loop())]
         self.delivery.start()
+        self.component.start()
 
     def on_stop(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run `hook` first at stop (the demo's simulator server uses it)."""
@@ -169,6 +194,7 @@ class Gateway:
                 await hook()
             except Exception:
                 log.exception("stop hook failed")
+        await self.component.stop()
         await self.delivery.stop()
         self.webhooks.close()
         await self.test_events.close()

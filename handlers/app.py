@@ -7,19 +7,19 @@ from typing import Any
 import tornado.web
 
 from gateway.root import Gateway
-from handlers import (admin, admin_menu, bind_pages, console_auth, console_documents, console_import, console_logs,
-                      console_people,
-                      console_tenant,
-                      console_tenants, console_tools, console_webhooks, jssdk, mobile_auth, mobile_docs, ops, pages,
-                      tenant_accounts, tenant_bind_qr, tenant_documents, wechat)
+from handlers import (admin, admin_menu, bind_pages, component, console_auth, console_component, console_documents,
+                      console_import, console_logs, console_people, console_tenant, console_tenants, console_tools,
+                      console_webhooks, jssdk, mobile_auth, mobile_docs, mobile_files, ops, pages, tenant_accounts,
+                      tenant_bind_qr, tenant_documents, wechat)
 from handlers.base import JsonNotFoundHandler
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # One module per audience.
-ROUTE_MODULES = (ops, admin, admin_menu, wechat, jssdk, tenant_accounts, tenant_bind_qr, tenant_documents, mobile_auth,
-                 mobile_docs, pages, bind_pages, console_auth, console_tenants, console_tenant, console_tools,
-                 console_people, console_import, console_documents, console_webhooks, console_logs)
+ROUTE_MODULES = (ops, admin, admin_menu, component, wechat, jssdk, tenant_accounts, tenant_bind_qr, tenant_documents,
+                 mobile_auth, mobile_docs, mobile_files, pages, bind_pages, console_auth, console_tenants, console_tenant,
+                 console_tools, console_people, console_import, console_documents, console_webhooks, console_logs,
+                 console_component)
 
 
 def collect_routes() -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
 from typing import Any
 
@@ -14,6 +15,7 @@ from gateway.root import Gateway
 from gateway.platform.errors import Forbidden, GatewayError, Invalid, Unauthorized
 from gateway.storage import StorageError
 from gateway.cache import CacheError
+from handlers.error_pages import render_error
 
 log = logging.getLogger("gateway.http")
 
@@ -21,6 +23,7 @@ log = logging.getLogger("gateway.http")
 SLUG = r"(?P<slug>[a-z0-9][a-z0-9-]{0,63})"
 DOC = r"(?P<doc_id>[^/]{1,200})"
 
+_PHONE_PAGE = re.compile(r"^/wx/(?P<slug>[a-z0-9][a-z0-9-]{0,63})/(?!api/|callback$)")
 _STATUS_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                  405: "method_not_allowed", 409: "conflict", 413: "too_large", 422: "invalid_rows",
                  423: "locked", 429: "rate_limited", 503: "unavailable"}
@@ -190,9 +193,21 @@ class TenantApiHandler(BearerHandler):
 
 
 class JsonNotFoundHandler(JsonHandler):
+    """Unknown URLs: JSON, except the phone's pages (`/wx/<slug>/…` outside `api/`), which get the
+    styled page."""
+
     def check_xsrf_cookie(self) -> None:
         return None
 
     def prepare(self) -> None:
         super().prepare()
         raise tornado.web.HTTPError(404, "no such endpoint")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        page = _PHONE_PAGE.match(self.request.path)
+        if page is None:
+            super().write_error(status_code, **kwargs)
+        elif self.gw.registry.get(page["slug"]) is None:
+            render_error(self, 404, "unknown_tenant")
+        else:
+            render_error(self, 404, link=f"/wx/{page['slug']}/inbox")

@@ -3,10 +3,11 @@ looked up here when a person switched to English (a missing entry shows the Chin
 from __future__ import annotations
 
 from handlers.console_en import EN
+from handlers.console_en_component import EN_COMPONENT
 from handlers.console_en_import import EN_IMPORT
 from handlers.console_en_people import EN_PEOPLE
 
-_ALL = {**EN_IMPORT, **EN_PEOPLE, **EN}  # the first console texts keep their words
+_ALL = {**EN_COMPONENT, **EN_IMPORT, **EN_PEOPLE, **EN}  # the first console texts keep their words
 
 
 def translate(text: str, lang: str) -> str:

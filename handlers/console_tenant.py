@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from gateway.console.settings_form import FIELDS, current_values, field_errors, form_values, read_settings
+from gateway.onboarding.checklist_authorized import account_facts, authorized_values, plain_steps_authorized
 from gateway.onboarding.checklist_text import plain_steps, todo_values
 from gateway.platform.errors import Conflict, Invalid
 from gateway.platform.tenant import Tenant
@@ -40,10 +41,11 @@ class ChecklistPage(TenantPage):
         blocked = await self.gw.state.get(tenant.id, "ip_blocked")
         urls = tenant.urls(self.gw.public_url)
         blocked_ip = blocked if isinstance(blocked, str) else None
-        steps = plain_steps(checks)
+        steps = plain_steps_authorized(checks, tenant, blocked_ip) if tenant.authorization else plain_steps(checks)
         bound = any(s["id"] == "first_binding" and s["ok"] for s in checks["steps"])
         self.render_console("checklist.html", tenant=tenant, section="checklist", steps=steps, urls=urls,
-                            todo_values=todo_values(urls, blocked_ip),
+                            todo_values={**todo_values(urls, blocked_ip), **authorized_values(tenant)},
+                            account=account_facts(tenant) if tenant.authorization else [],
                             bound=bound, checked=probe, message=self.t("已重新检查。") if probe else None)
 
 

@@ -9,6 +9,7 @@ import tornado.web
 from gateway.console.accounts import OPERATOR_TENANT
 from gateway.console.health import HealthReader, beijing_time
 from gateway.console.settings_form import field_errors, form_values, read_settings
+from gateway.onboarding.checklist_authorized import plain_steps_authorized
 from gateway.onboarding.checklist_text import plain_steps
 from gateway.platform.clock import iso
 from gateway.platform.errors import Conflict, Invalid
@@ -31,7 +32,7 @@ class HomePage(ConsoleHandler):
         rows = []
         for tenant in self.gw.registry.all():
             checks = await self.gw.checklist.build(tenant, probe=False)
-            steps = plain_steps(checks)  # the seed's eight steps, as on the tenant's checklist page
+            steps = plain_steps_authorized(checks, tenant) if tenant.authorization else plain_steps(checks)  # the seed's eight steps, as on the tenant's checklist page
             health = await reader.of(tenant.id, [s.state == "done" for s in steps])
             rows.append((tenant, health))
         message = self.t("密码已修改。") if self.get_query_argument("changed", None) else None

@@ -1,59 +1,33 @@
-"""WeChat-facing sign-in: the entry point and OAuth redirect (plain HTML pages on failure) and
+"""WeChat-facing sign-in: the entry point and OAuth redirect (styled error pages on failure) and
 the JSON endpoints of the login, password and register pages (session cookie + XSRF token)."""
 from __future__ import annotations
 
-import html
 from typing import Any
 
-import tornado.web
-
-from gateway.cache import CacheError
-from gateway.platform.errors import GatewayError, Unauthorized
+from gateway.platform.errors import Unauthorized
 from gateway.accounts.oauth import STATE_SECONDS, OAuthProblem, new_browser_nonce, valid_token
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
-from gateway.storage import StorageError
-from handlers.base import SLUG
+from handlers.base import SLUG, error_status
+from handlers.error_pages import render_error, split_bilingual
 from handlers.session import SessionHandler
 
 STATE_COOKIE = "gw_oauth"
 
 
-def html_page(title: str, message: str, link: str | None = None, link_text: str = "") -> str:
-    """A minimal phone page; every value is escaped."""
-    action = (f'<p><a href="{html.escape(link, quote=True)}">{html.escape(link_text)}</a></p>'
-              if link else "")
-    return ("<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-            f"<p>{html.escape(message)}</p>{action}</body></html>")
-
-
 class HtmlAuthHandler(SessionHandler):
-    """Entry and OAuth answer a browser: redirects, or a plain page saying what to do."""
+    """Entry and OAuth answer a browser: redirects, or a styled page saying what to do next."""
     route_name = "mobile_auth"
 
     def restart_link(self, slug: str, next_page: str = "inbox") -> str:
         return entry_path(slug, clean_next(next_page))
 
-    def write_page(self, status: int, title: str, message: str, link: str | None = None) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(html_page(title, message, link, "重新进入 / Start again" if link else ""))
-
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
+        status = error_status(status_code, kwargs.get("exc_info", (None, None, None))[1])
         slug = self.path_kwargs.get("slug", "")
-        if isinstance(exc, GatewayError):
-            status, message = exc.status, exc.message
-        elif isinstance(exc, (StorageError, CacheError)):
-            status, message = 503, "服务暂时不可用，请稍后再试。The service is unavailable; try again shortly."
-        elif isinstance(exc, tornado.web.HTTPError):
-            status, message = exc.status_code, self._reason
-        else:
-            status, message = 500, "出错了。Something went wrong."
-        link = self.restart_link(slug) if slug and self.gw.registry.get(slug) else None
-        self.write_page(status, "无法登录 / Cannot sign in", message, link)
+        if not slug or self.gw.registry.get(slug) is None:
+            render_error(self, status, "unknown_tenant" if status == 404 else None)
+            return
+        render_error(self, status, "bad_state" if status == 400 else None, link=self.restart_link(slug))
 
     def redirect_to(self, location: str) -> None:
         self.set_header("Cache-Control", "no-store")
@@ -87,12 +61,13 @@ class OAuthHandler(HtmlAuthHandler):
                 tenant, self.get_query_argument("state", None), self.get_query_argument("code", None),
                 self.get_cookie(STATE_COOKIE))
         except OAuthProblem as problem:
-            self.write_page(problem.status, "无法登录 / Cannot sign in", problem.message, self.restart_link(slug))
+            text, text_en = split_bilingual(problem.message)
+            render_error(self, problem.status, "bad_state" if problem.status == 400 else "sign_in_failed",
+                         link=self.restart_link(slug), text=text + "请点下面的按钮重新进入。",
+                         text_en=text_en + " Tap the button below to start again.")
             return
         if outcome.snapshot or not outcome.openid:
-            self.write_page(403, "请从公众号菜单进入 / Open from the menu",
-                            "请关注公众号后，从公众号的菜单打开这个链接。"
-                            "Please follow the account and open this link from its menu.")
+            render_error(self, 403, "snapshot")
             return
         signed = await self.gw.sign_in.with_openid(tenant, outcome.openid)
         if signed is not None:
@@ -136,10 +111,13 @@ class PasswordApiHandler(MobileApiHandler):
         tenant = self.gw.registry.require(slug)
         session = await self.require_session(slug, allow_password_change=True)
         body = self.json_object()
-        await self.gw.sign_in.change_password(tenant, session, body.get("old_password"), body.get("new_password"),
-                                               self.client_ip())
-        self.clear_session_cookie(slug)
-        self.write_json({"ok": True})
+        signed = await self.gw.sign_in.change_password(tenant, session, body.get("old_password"),
+                                                       body.get("new_password"), self.client_ip())
+        if signed is None:
+            self.clear_session_cookie(slug)
+        else:  # the first sign-in's forced change: signed in with the new password, still bound
+            self.set_session_cookie(slug, signed.token)
+        self.write_json({"ok": True, "signed_in": signed is not None})
 
 
 class LogoutApiHandler(MobileApiHandler):

@@ -21,8 +21,9 @@ class MobileDocumentHandler(SessionHandler):
 
     async def get(self, slug: str, doc_id: str) -> None:
         session = await self.require_session(slug)
-        self.write_json(await self.gw.documents.for_recipient(
-            session.tenant, doc_id, session.account_id))
+        view = await self.gw.documents.for_recipient(session.tenant, doc_id, session.account_id)
+        view["attachments"] = await self.gw.document_files.phone_view(session.tenant, doc_id, session.account_id)
+        self.write_json(view)
 
 
 class DecisionHandler(SessionHandler):

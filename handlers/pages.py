@@ -7,9 +7,11 @@ from typing import Any
 
 import tornado.web
 
+from gateway.platform.errors import NotFound
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
 from gateway.accounts.sessions import Session
 from handlers.base import DOC, SLUG, error_status
+from handlers.error_pages import render_error
 from handlers.session import SessionHandler
 from gateway.platform.tenant import Tenant
 
@@ -23,15 +25,6 @@ def content_security_policy(frame_ancestors: list[str]) -> str:
     if not frame_ancestors:
         return CSP
     return CSP.replace("frame-ancestors 'none'", "frame-ancestors " + " ".join(frame_ancestors))
-
-_ERROR_PAGES = {
-    400: ("请求无效", "链接不完整或已失效，请从公众号菜单重新进入。"),
-    403: ("无权访问", "您没有权限查看此页面。"),
-    404: ("页面不存在", "您访问的页面不存在，请确认链接是否正确。"),
-    405: ("请求无效", "请从公众号菜单进入。"),
-    503: ("服务暂时不可用", "系统繁忙，请稍后再试。"),
-}
-_FALLBACK_ERROR = ("出错了", "系统出现问题，请稍后再试。")
 
 
 def next_after_login(value: str | None) -> str:
@@ -92,11 +85,14 @@ class PageHandler(SessionHandler):
                     tenant_name=tenant.name, base=f"/wx/{tenant.slug}/", here=here, **values)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        status_code = error_status(status_code, kwargs.get("exc_info", (None, None, None))[1])
-        self.set_status(status_code)
-        self.clear_header("Location")
-        heading, text = _ERROR_PAGES.get(status_code, _FALLBACK_ERROR)
-        self.render("error.html", heading=heading, text=text)
+        status = error_status(status_code, kwargs.get("exc_info", (None, None, None))[1])
+        slug = self.path_kwargs.get("slug", "")
+        if not slug or self.gw.registry.get(slug) is None:
+            render_error(self, status, "unknown_tenant" if status == 404 else None)
+            return
+        link = page_path(slug, "inbox") if status == 404 else (
+            self.request.uri if status >= 500 and self.request.method == "GET" else entry_path(slug))
+        render_error(self, status, link=link)
 
 
 class LoginPage(PageHandler):
@@ -151,8 +147,14 @@ class DocPage(PageHandler):
     async def get(self, slug: str, doc_id: str) -> None:
         here = f"doc/{doc_id}"
         tenant = await self.open_page(slug, here)
-        if tenant is not None and self.session is not None:
-            self.render_page(tenant, here, doc_id=doc_id, login=self.session.login)
+        if tenant is None or self.session is None:
+            return
+        try:
+            attachments = await self.gw.document_files.phone_view(tenant, doc_id, self.session.account_id)
+        except NotFound:
+            render_error(self, 404, "document", link=page_path(slug, "inbox"))
+            return
+        self.render_page(tenant, here, doc_id=doc_id, login=self.session.login, attachments=attachments)
 
 
 ROUTES = [

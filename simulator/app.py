@@ -9,6 +9,7 @@ import tornado.web
 from tornado.log import access_log
 
 from simulator.common import error_body
+from simulator.component_web import component_routes
 from simulator.control import control_routes
 from simulator.phone import phone_routes
 from simulator.state import SimulatorState
@@ -90,6 +91,7 @@ def make_app(state: SimulatorState) -> tornado.web.Application:
         [
             (r"/connect/oauth2/authorize", AuthorizeHandler, args),
             *phone_routes(state),
+            *component_routes(state),
             *control_routes(state),
             (r"/((?:cgi-bin|sns)/.+)", ApiHandler, args),
         ],

@@ -138,3 +138,23 @@ class SimulatorClient:
 
     async def verify(self, app_id: str, echostr: str | None = None, url: str | None = None) -> Json:
         return await self._call("POST", "verify", {"app_id": app_id, "echostr": echostr, "url": url})
+
+    # ---- the third-party platform (simulator/component_web.py) ----------------------------------------
+    async def configure_component(self, **fields: Any) -> Json:
+        return await self._call("POST", "component", fields)
+
+    async def component_status(self) -> Json:
+        return await self._call("GET", "component")
+
+    async def push_component_ticket(self) -> Json:
+        return await self._call("POST", "component/ticket", {})
+
+    async def component_authorize(self, app_id: str, func_info: list[int] | None = None) -> Json:
+        return await self._call("POST", "component/authorize",
+                                {"app_id": app_id, **({"func_info": func_info} if func_info is not None else {})})
+
+    async def component_revoke(self, app_id: str) -> Json:
+        return await self._call("POST", "component/revoke", {"app_id": app_id})
+
+    async def custom_sent(self) -> list[Json]:
+        return list((await self._call("GET", "component/custom_sent"))["items"])

@@ -157,14 +157,16 @@ async def _push(state: SimulatorState, body: Json, query: dict[str, str]) -> Jso
         state.set_subscribed(app.app_id, openid, body["event"] == "subscribe")
     timestamp = str(body["timestamp"]) if body.get("timestamp") is not None else None
     nonce = str(body["nonce"]) if body.get("nonce") is not None else None
-    request = build_push(app, fields, mode, timestamp, nonce, body.get("url"))
+    view = state.component.view(app)  # an authorizer's messages go to its third-party platform
+    mode = mode if view is app else "safe"
+    request = build_push(view, fields, mode, timestamp, nonce, body.get("url"))
     delivery = await deliver(request, float(body.get("timeout", 5.0)), int(body.get("attempts", 1)))
     return {
         "status": delivery.status,
         "body": delivery.body.decode("utf-8", "replace"),
         "error": delivery.error,
         "attempts": delivery.attempts,
-        **inspect_reply(app, mode, openid, delivery.status, delivery.body),
+        **inspect_reply(view, mode, openid, delivery.status, delivery.body),
         "message": fields,
         "request": request.to_json(),
     }
@@ -202,7 +204,7 @@ async def _push_raw(state: SimulatorState, body: Json, query: dict[str, str]) ->
         "request": request.to_json(),
     }
     if body.get("app_id"):
-        app = state.app(body["app_id"])
+        app = state.component.view(state.app(body["app_id"]))  # an authorizer's replies: the platform's keys
         openid = str(body.get("openid") or request.query.get("openid", ""))
         mode = body.get("mode") or app.message_mode
         result.update(inspect_reply(app, mode, openid, delivery.status, delivery.body))

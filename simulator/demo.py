@@ -15,6 +15,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPResponse
 from tornado.httpserver import HTTPServer
 
 from gateway.root import Gateway
+from simulator.component_demo import start_component_demo
 from simulator.demo_receiver import Receiver, start_receiver
 from simulator.server import start_simulator
 from simulator.state import SimulatorState
@@ -245,6 +246,7 @@ async def start_demo(gw: Gateway) -> None:
     print(f"  Admin API: {gw.public_url}/admin/api/tenants  (Bearer token in {var / 'operator_token'})", flush=True)
     print(f"  Console: {gw.public_url}/console/login  (sign in with the operator token)", flush=True)
     print(f"  Tenant API: {gw.public_url}/api/v1/{SLUG}  (Bearer key in {var / KEY_FILE})", flush=True)
+    await start_component_demo(gw, state, sim_url, url_host)
 
 
 TEMPLATE_TITLES = {"tpl_demo_approver": "待审批提醒", "tpl_demo_cc": "抄送提醒"}

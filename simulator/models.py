@@ -33,6 +33,9 @@ class App:
     template_titles: dict[str, str] = field(default_factory=dict)
     template_labels: dict[str, str] = field(default_factory=dict)  # data key (thing1) -> label shown
     hint: str = ""
+    # What api_get_authorizer_info reports: 2 service account (0/1 subscription), verify -1 = unverified.
+    service_type: int = 2
+    verify_type: int = 0
 
     @classmethod
     def create(cls, app_id: str, **fields: Any) -> App:

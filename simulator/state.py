@@ -10,6 +10,7 @@ from typing import Any, Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from simulator.common import Clock, WxError, error_body
+from simulator.component import ComponentSim
 from simulator.menus import validate_menu
 from simulator.models import App, User
 from simulator.oauth import SCOPES, OAuthStore
@@ -55,6 +56,8 @@ class SimulatorState:
         self.reset()
 
     def reset(self) -> None:
+        if getattr(self, "component", None) is not None:
+            self.component.stop_timer()
         self.clock = Clock()
         self.apps: dict[str, App] = {}
         self.users: dict[str, dict[str, User]] = {}
@@ -80,6 +83,8 @@ class SimulatorState:
             "cgi-bin/qrcode/create": ("POST", self._qrcode_create),
             "sns/oauth2/access_token": ("GET", self._sns_access_token),
         }
+        self.component = ComponentSim(self)  # the third-party platform side (simulator/component.py)
+        self._endpoints.update(self.component.endpoints())
 
     # ---- clock -------------------------------------------------------------------------------------
 
@@ -364,13 +369,17 @@ class SimulatorState:
         state = query.get("state", "")
         if len(state.encode("utf-8")) > 128:
             return AuthorizeOutcome("error", errcode=10013, message="state 参数错误 (longer than 128 bytes)")
+        component_appid = query.get("component_appid", "")
+        if component_appid and not self.component.may_sign_in(component_appid, appid):
+            return AuthorizeOutcome("error", errcode=10016, message="该第三方平台没有此公众号的网页授权权限")
         openid = chosen_openid or self.current_user.get(appid)
         if not openid:
             return AuthorizeOutcome("choose", openids=sorted(self.users.get(appid, {})))
         if openid not in self.users.setdefault(appid, {}):
             self.add_user(appid, openid, subscribed=False)
         code = self.oauth.issue_code(appid, openid, scope)
-        return AuthorizeOutcome("redirect", location=with_query(redirect_uri, {"code": code, "state": state}))
+        params = {"code": code, "state": state, **({"appid": appid} if component_appid else {})}
+        return AuthorizeOutcome("redirect", location=with_query(redirect_uri, params))
 
 
 def with_query(url: str, params: dict[str, str]) -> str:

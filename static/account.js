@@ -34,7 +34,7 @@
       busy(form, true);
       api("POST", "password", { old_password: old, new_password: fresh }).then(function (res) {
         busy(form, false);
-        if (res.ok) { onDone(); return; }
+        if (res.ok) { onDone(res.data || {}); return; }
         if (oldPassword === null && sessionGone(res)) { return; }
         var err = errorOf(res);
         // The server answers a wrong current password with 403 forbidden (and the attempts left),
@@ -49,9 +49,15 @@
     });
   }
 
-  function passwordDone() {
-    $("change-card").hidden = true;
-    $("done-card").hidden = false;
+  // After a change: a forced one (first sign-in, after a reset) signs the person in with the new
+  // password (signed_in), so the page goes on to `next`; any other asks for a new sign-in.
+  function passwordDone(next) {
+    return function (data) {
+      if (data.signed_in) { window.location.assign(base + (next || "inbox")); return; }
+      $("change-card").hidden = true;
+      if ($("login-card")) { $("login-card").hidden = true; }
+      $("done-card").hidden = false;
+    };
   }
 
   function loginPage() {
@@ -68,9 +74,14 @@
       api("POST", "login", { login: login, password: password }).then(function (res) {
         busy(form, false);
         if (res.ok && res.data && res.data.must_change_password) {
-          $("login-card").hidden = true;
+          // Same screen, second step: the login stays shown (read-only), the new password below.
+          form.elements.login.readOnly = true;
+          form.elements.password.closest("label").hidden = true;
+          $("login-submit").hidden = true;
+          $("login-accepted").hidden = false;
           $("change-card").hidden = false;
-          passwordForm(password, passwordDone);
+          passwordForm(password, passwordDone(next));
+          document.querySelector("#password-form input[name=new_password]").focus();
           return;
         }
         if (res.ok) { window.location.assign(base + next); return; }
@@ -84,7 +95,7 @@
   }
 
   function passwordPage() {
-    passwordForm(null, passwordDone);
+    passwordForm(null, passwordDone("inbox"));
   }
 
   function registerPage() {

@@ -83,17 +83,27 @@
       case "network": return "网络连接失败，请检查网络后重试。";
       case "bad_credentials":
         if (typeof details.remaining_attempts === "number") {
-          if (details.remaining_attempts <= 0) { return "账号或密码错误，账号已被锁定，请稍后再试。"; }
+          if (details.remaining_attempts <= 0) {
+            return details.locked_until_text ? "账号或密码错误，账号已被锁定，请于 " + details.locked_until_text + " 后再试。"
+              : "账号或密码错误，账号已被锁定，请稍后再试。";
+          }
           return "账号或密码错误，还可尝试 " + details.remaining_attempts + " 次。";
         }
         return "账号或密码错误。";
       case "locked":
+        // The server words the time (its clock, the tenant's time zone), not the phone.
+        if (details.locked_until_text) { return "账号已锁定，请于 " + details.locked_until_text + " 后再试。"; }
         return details.locked_until ? "账号已锁定，请于 " + hhmm(details.locked_until) + " 后再试。"
           : "账号已锁定，请联系管理员解锁。";
       case "account_disabled": return "该账号已停用，无法登录。如有疑问请联系管理员。";
       case "account_pending": return "该账号正在等待管理员审核，审核通过后即可登录。";
       case "rate_limited": return "尝试过于频繁，请稍后再试。";
-      case "weak_password": return "密码不符合要求：" + (chinesePart(err.message) || "请按密码规则设置");
+      case "weak_password":
+        if (details.problems && details.problems.length) {
+          // Every broken rule at once, one per line.
+          return "密码不符合要求：\n" + details.problems.map(function (p) { return "· " + chinesePart(p); }).join("\n");
+        }
+        return "密码不符合要求：" + (chinesePart(err.message) || "请按密码规则设置");
       case "unauthorized": return "登录已失效，请从公众号菜单重新进入。";
       case "forbidden":
         if (context === "register") { return "本单位暂未开放自助注册，或请先从公众号菜单进入后再注册。"; }

@@ -133,6 +133,14 @@ async def test_demo_runs_the_inbox_flow_and_restarts_on_the_same_var(tmp_path):
         try:
             ready = await browser.fetch(f"{gateway}/readyz")
             assert ready.code == 200, ready.body
+            # Both modes: the simulated Open Platform pushed its first verify ticket to the gateway.
+            await demo.wait_for_line(r"Third-party platform mode: .*授权接入")
+            for _ in range(100):
+                platform = json.loads((await browser.fetch(f"{sim}/_sim/component")).body)
+                if platform["pushes"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert platform["configured"] and platform["pushes"][0]["body"] == "success", platform
             page = await browser.fetch(phone)
             assert page.code == 200 and "模拟手机".encode() in page.body
             state = json.loads((await browser.fetch(

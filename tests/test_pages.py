@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from harness import document
 from phone import sign_in
 from wechat_env import Simulator
 
@@ -113,6 +114,7 @@ async def test_pages_with_a_session_render(env):
             created = await g.create_tenant("acme")
             app_id = await sim.add_tenant_app("acme")
             phone = await sign_in(g, sim.client, app_id, "acme", created["api_key"], "zhangsan")
+            await g.request("PUT", "/api/v1/acme/documents/PO-1", document(["zhangsan"]), token=created["api_key"])
             for path, page in (("inbox", "inbox"), ("password", "password"), ("doc/PO-1", "doc")):
                 r = await phone.request("GET", f"/wx/acme/{path}")
                 assert r.status == 200, (path, r.status, r.headers.get("Location"))

@@ -174,14 +174,15 @@ async def test_wrong_password_shows_remaining_attempts_then_lockout(env):
         assert await login_message(page, first) == "账号或密码错误，还可尝试 1 次。"
         await submit_login(page, "zhangsan", "wrong-password-3")
         third = await login_message(page, "账号或密码错误，还可尝试 1 次。")
-        # Locked now: even the right password is refused, with the time the lock ends.
-        await submit_login(page, "zhangsan", PASSWORD)
-        text = third if third.startswith("账号已锁定") else await login_message(page, third)
+        # The attempt that locks says until when, in Beijing time as the server words it (rounded up
+        # to the minute), whatever the phone's clock or zone.
         locked_until = (await stack.api("GET", "/accounts/zhangsan")).json["locked_until"]
-        until = datetime.fromisoformat(locked_until).astimezone(ZoneInfo(ZONE))
-        today = datetime.now(ZoneInfo(ZONE)).date()
-        when = until.strftime("%H:%M") if until.date() == today else f"{until.month}月{until.day}日 {until:%H:%M}"
-        assert text == f"账号已锁定，请于 {when} 后再试。"
+        until = datetime.fromtimestamp(-(-datetime.fromisoformat(locked_until).timestamp() // 60) * 60, ZoneInfo(ZONE))
+        when = f"{until.month}月{until.day}日 {until:%H:%M}（北京时间）"
+        assert third == f"账号或密码错误，账号已被锁定，请于 {when} 后再试。"
+        # Locked now: even the right password is refused, with the same time.
+        await submit_login(page, "zhangsan", PASSWORD)
+        assert await login_message(page, third) == f"账号已锁定，请于 {when} 后再试。"
         await shot(page, "login_locked")
         assert page.url.startswith(stack.url("login"))
 
@@ -193,10 +194,12 @@ async def test_forced_password_change_after_admin_reset(env):
         page = await browser.new()
         await open_login(page, stack)
         await submit_login(page, "zhangsan", PASSWORD)
+        # The same screen asks for the new password once the old one is accepted.
         await page.wait_for_selector("#change-card:not([hidden])")
+        assert await page.is_visible("#login-accepted") and await page.is_hidden("#login-submit")
         assert await page.is_hidden("#old-password-field")
         await page.wait_for_selector("#policy-rules:not([hidden]) li")
-        # A weak password is refused and the message says why.
+        # A weak password is refused and the message lists every rule it breaks.
         await page.fill("#password-form input[name=new_password]", "short1")
         await page.fill("#password-form input[name=confirm_password]", "short1")
         await page.click("#password-form button[type=submit]")
@@ -206,13 +209,9 @@ async def test_forced_password_change_after_admin_reset(env):
         await page.fill("#password-form input[name=new_password]", "Second#2026pass")
         await page.fill("#password-form input[name=confirm_password]", "Second#2026pass")
         await page.click("#password-form button[type=submit]")
-        await page.wait_for_selector("#done-card:not([hidden])")
-        assert "绑定已解除" in await page.inner_text("#done-card")
-        # The change ended the binding: signing in again asks for the new password, not for another change.
-        await page.click("#relogin")
-        await page.wait_for_url(re.compile(r"/wx/acme/login\?"))
-        await submit_login(page, "zhangsan", "Second#2026pass")
+        # Signed in and still bound: the inbox opens, no second login.
         await page.wait_for_url(stack.url("inbox"))
+        assert (await stack.api("GET", "/accounts/zhangsan")).json["bound"] is True
 
         # An administrator's reset: unbound at once, and the next login must change the password again.
         await add_account(stack, "zhangsan", "张三", password="Reset#2026pass")
@@ -223,7 +222,7 @@ async def test_forced_password_change_after_admin_reset(env):
         await page.fill("#password-form input[name=new_password]", "Third#2026pass")
         await page.fill("#password-form input[name=confirm_password]", "Third#2026pass")
         await page.click("#password-form button[type=submit]")
-        await page.wait_for_selector("#done-card:not([hidden])")
+        await page.wait_for_url(stack.url("inbox"))
 
 
 async def test_password_page_changes_password_and_ends_binding(env):
@@ -353,6 +352,10 @@ async def test_registration_page_when_allowed(env):
         await page.fill("#register-form input[name=confirm_password]", "Spring#2026xyz")
         await page.click("#register-form button[type=submit]")
         await page.wait_for_selector("#done-card:not([hidden])")
+        done = await page.inner_text("#done-card")
+        # What happens next: the administrator approves, then a sign-in from the menu binds this WeChat.
+        assert "管理员" in done and "审核通过后" in done and "登录" in done
+        assert await page.get_attribute("#back-to-login", "href") == "/wx/acme/login?next=inbox"
         await shot(page, "register_done")
         account = (await stack.api("GET", "/accounts/newcomer")).json
         assert (account["status"], account["name"]) == ("pending", "新同事")

@@ -8,6 +8,7 @@ import pytest
 
 from gateway.platform.policy_settings import validate_policy_settings
 from gateway.accounts.password_policy import (
+    password_problems,
     PasswordPolicy,
     WeakPassword,
     check_password,
@@ -77,6 +78,14 @@ def test_no_composition_rules_by_default() -> None:
         (("digit", "letter", "symbol"), "zqxjvkmwp7", "missing_symbol"),
         (("digit", "letter", "symbol"), "9384-2710#", "missing_letter"),
         (("digit", "letter", "symbol"), "zqx-jvk#7m", None),
+        # Upper and lower case are classes of their own; "letter" is satisfied by either.
+        (("upper",), "zqxjvkmwp7", "missing_upper"),
+        (("upper",), "zqxjvKmwp7", None),
+        (("lower",), "ZQXJVKMWP7", "missing_lower"),
+        (("lower",), "ZQXJVKMWp7", None),
+        (("upper", "lower"), "密码密码密码密码密码", "missing_upper"),  # a letter without case is neither
+        (("letter",), "ZQXJVKMWP7", None),
+        (("digit", "upper", "lower", "symbol"), "Zqx-jvk#7m", None),
     ],
 )
 def test_classes(classes: tuple[str, ...], password: str, rule: str | None) -> None:
@@ -214,15 +223,15 @@ def test_validate_policy_settings_good() -> None:
         ("password_min_length", 129, "policy.password_min_length must be an integer from 8 to 128"),
         ("password_min_length", 2**64, "policy.password_min_length must be an integer from 8 to 128"),
         ("password_classes", ["digit", "digit"],
-         "policy.password_classes must be a list of distinct values from digit, letter, symbol"),
+         "policy.password_classes must be a list of distinct values from digit, letter, upper, lower, symbol"),
         ("password_classes", ["uppercase"],
-         "policy.password_classes must be a list of distinct values from digit, letter, symbol"),
+         "policy.password_classes must be a list of distinct values from digit, letter, upper, lower, symbol"),
         ("password_classes", "digit",
-         "policy.password_classes must be a list of distinct values from digit, letter, symbol"),
+         "policy.password_classes must be a list of distinct values from digit, letter, upper, lower, symbol"),
         ("password_classes", [1],
-         "policy.password_classes must be a list of distinct values from digit, letter, symbol"),
+         "policy.password_classes must be a list of distinct values from digit, letter, upper, lower, symbol"),
         ("password_classes", {"digit": True},
-         "policy.password_classes must be a list of distinct values from digit, letter, symbol"),
+         "policy.password_classes must be a list of distinct values from digit, letter, upper, lower, symbol"),
         ("first_login_change_password", 1,
          "policy.first_login_change_password must be true or false"),
         ("first_login_change_password", "true",
@@ -250,3 +259,16 @@ def test_validate_policy_settings_unknown_keys_and_many_problems() -> None:
 def test_validate_policy_settings_not_a_dict() -> None:
     assert validate_policy_settings([1, 2]) == ["policy must be an object"]  # type: ignore[arg-type]
     assert validate_policy_settings(None) == ["policy must be an object"]  # type: ignore[arg-type]
+
+
+def test_every_broken_rule_is_listed() -> None:
+    policy = PasswordPolicy(min_length=12, classes=("digit", "upper", "lower", "symbol"))
+    with pytest.raises(WeakPassword) as info:
+        check_password(policy, "password", ("someone",))
+    assert info.value.rule == "too_short"
+    assert [w.rule for w in info.value.broken] == ["too_short", "missing_digit", "missing_upper", "missing_symbol",
+                                                   "common"]
+    assert all(" / " in w.message for w in info.value.broken)
+    assert [w.rule for w in password_problems(policy, "Tr0ub4dor&3x!xyz")] == []
+    # Over-long text is refused for that alone (nothing else is looked at).
+    assert [w.rule for w in password_problems(policy, "a" * 129)] == ["too_long"]

@@ -10,7 +10,9 @@ import logging
 import math
 import random
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from gateway.cache import Cache, CacheError
 from gateway.accounts.client_ip import ip_bucket
@@ -47,8 +49,30 @@ class LimitPolicy:
         return max(0, self.max_failures - count)
 
 
-def locked_details(until: float) -> dict[str, Any]:
-    return {"locked_until": iso(until)}
+DEFAULT_ZONE = "Asia/Shanghai"
+
+
+def unlock_time_text(until: float, zone: str = DEFAULT_ZONE) -> str:
+    """When a lock ends, in words a phone shows as they are (the server's clock and the tenant's
+    time zone, not the phone's): "12月8日 09:30（北京时间）", or that only an administrator unlocks it."""
+    if until >= PERMANENT_LOCK:
+        return "管理员解锁之后"
+    # Up to the next whole minute (the lock still holds during the minute it ends in), from the whole
+    # second `locked_until` shows, so the text and the ISO time always agree.
+    local = datetime.fromtimestamp(math.ceil(int(until) / 60) * 60, ZoneInfo(zone))
+    label = "北京时间" if zone == DEFAULT_ZONE else zone
+    return f"{local.month}月{local.day}日 {local:%H:%M}（{label}）"
+
+
+def tenant_zone(tenant: Tenant) -> str:
+    """The tenant's time zone for the phone pages (the phone settings' `time_zone` where the
+    tenant has that setting), else Beijing time."""
+    zone = getattr(tenant, "time_zone", None)
+    return zone if isinstance(zone, str) and zone else DEFAULT_ZONE
+
+
+def locked_details(until: float, zone: str = DEFAULT_ZONE) -> dict[str, Any]:
+    return {"locked_until": iso(until), "locked_until_text": unlock_time_text(until, zone)}
 
 
 @dataclass(frozen=True)

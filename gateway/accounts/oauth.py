@@ -10,7 +10,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
 from gateway.cache import Cache
 from gateway.platform.clock import Clock
@@ -19,9 +19,18 @@ from gateway.platform.links import clean_next
 from gateway.platform.tenant import Tenant
 from gateway.wechat.api.client import WeChatHttp
 from gateway.wechat.api.errors import OAuthCodeInvalid, WeChatError
-from gateway.wechat.api.oauth import authorize_url, exchange_code
+from gateway.wechat.api.component import component_authorize_url, component_exchange_code
+from gateway.wechat.api.oauth import OAuthIdentity, authorize_url, exchange_code
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class PlatformTokens(Protocol):
+    """The third-party platform signing people in on an authorizer's behalf (component mode)."""
+    component_appid: str
+
+    async def call(self, fn: Callable[[str], Awaitable[T]]) -> T: ...
 
 STATE_SECONDS = 600
 _TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -57,9 +66,10 @@ def _digest(text: str) -> str:
 
 
 class OAuthFlow:
-    def __init__(self, cache: Cache, clock: Clock, http: WeChatHttp, wechat: WeChatSettings, public_url: str) -> None:
+    def __init__(self, cache: Cache, clock: Clock, http: WeChatHttp, wechat: WeChatSettings, public_url: str,
+                 platform: PlatformTokens | None = None) -> None:
         self.cache, self.clock, self.http = cache, clock, http
-        self.wechat, self.public_url = wechat, public_url
+        self.wechat, self.public_url, self.platform = wechat, public_url, platform
 
     def redirect_uri(self, tenant: Tenant) -> str:
         return f"{self.public_url}/wx/{tenant.slug}/oauth"
@@ -74,7 +84,17 @@ class OAuthFlow:
         state = secrets.token_hex(16)  # 128 bits, [0-9a-f] as WeChat allows
         record = {"next": clean_next(next_page), "browser": _digest(browser_nonce), "at": self.clock.now()}
         await self.cache.set(self._keys(tenant, state)[0], json.dumps(record), STATE_SECONDS)
+        if tenant.authorization is not None and self.platform is not None:
+            return component_authorize_url(self.wechat.oauth_base, tenant.app_id, self.redirect_uri(tenant), state,
+                                           self.platform.component_appid)
         return authorize_url(self.wechat.oauth_base, tenant.app_id, self.redirect_uri(tenant), state)
+
+    async def _identify(self, tenant: Tenant, code: str) -> OAuthIdentity:
+        platform = self.platform
+        if tenant.authorization is not None and platform is not None:
+            return await platform.call(lambda token: component_exchange_code(
+                self.http, tenant.app_id, code, platform.component_appid, token))
+        return await exchange_code(self.http, tenant.app_id, tenant.secrets.app_secret, code)
 
     async def finish(self, tenant: Tenant, state: Any, code: Any, browser_nonce: Any) -> OAuthOutcome:
         """Check the state, redeem it with this code once, and exchange the code (once)."""
@@ -100,7 +120,7 @@ class OAuthFlow:
 
     async def _exchange(self, tenant: Tenant, code: str, next_page: str) -> dict[str, Any]:
         try:
-            identity = await exchange_code(self.http, tenant.app_id, tenant.secrets.app_secret, code)
+            identity = await self._identify(tenant, code)
         except OAuthCodeInvalid as exc:
             log.info("oauth code refused for tenant %s: errcode %s", tenant.slug, exc.errcode)
             return {"next": next_page, "error": [400, "微信登录凭证无效或已使用，请重新进入。"

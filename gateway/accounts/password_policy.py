@@ -17,6 +17,7 @@ __all__ = [
     "WeakPassword",
     "check_password",
     "common_passwords",
+    "password_problems",
     "policy_description",
 ]
 
@@ -24,8 +25,9 @@ MIN_CONTEXT_WORD = 4
 _COMMON_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
 _WORD_SPLIT = re.compile(r"[\s\W_]+")
 
-_CLASS_ZH = {"digit": "数字", "letter": "字母", "symbol": "符号"}
-_CLASS_EN = {"digit": "a digit", "letter": "a letter", "symbol": "a symbol"}
+_CLASS_ZH = {"digit": "数字", "letter": "字母", "upper": "大写字母", "lower": "小写字母", "symbol": "符号"}
+_CLASS_EN = {"digit": "a digit", "letter": "a letter", "upper": "an upper-case letter",
+             "lower": "a lower-case letter", "symbol": "a symbol"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,14 @@ class PasswordPolicy:
 
 
 class WeakPassword(Exception):
-    """A password the policy refuses; ``rule`` is machine-readable, ``message`` is for people."""
+    """A password the policy refuses; ``rule`` is machine-readable, ``message`` is for people;
+    ``broken`` holds every rule the password breaks (this one first)."""
 
-    def __init__(self, rule: str, message: str) -> None:
+    def __init__(self, rule: str, message: str, broken: "tuple[WeakPassword, ...]" = ()) -> None:
         super().__init__(message)
         self.rule = rule
         self.message = message
+        self.broken: tuple[WeakPassword, ...] = broken or (self,)
 
 
 def _has_class(password: str, cls: str) -> bool:
@@ -57,6 +61,10 @@ def _has_class(password: str, cls: str) -> bool:
         return any(ch.isdigit() for ch in password)
     if cls == "letter":
         return any(ch.isalpha() for ch in password)
+    if cls == "upper":
+        return any(ch.isupper() for ch in password)
+    if cls == "lower":
+        return any(ch.islower() for ch in password)
     return any(not ch.isdigit() and not ch.isalpha() for ch in password)
 
 
@@ -73,32 +81,44 @@ def _context_fragments(context_words: Iterable[str]) -> set[str]:
     return fragments
 
 
-def check_password(policy: PasswordPolicy, password: str, context_words: Iterable[str] = ()) -> None:
-    """Raise WeakPassword for the first rule the password breaks; the password is taken as typed."""
+def password_problems(policy: PasswordPolicy, password: str, context_words: Iterable[str] = ()) -> list[WeakPassword]:
+    """Every rule the password breaks, in the policy's order; the password is taken as typed."""
+    problems: list[WeakPassword] = []
     length = len(password)
     if length < policy.min_length:
-        raise WeakPassword(
+        problems.append(WeakPassword(
             "too_short",
             f"密码至少需要 {policy.min_length} 个字符 / at least {policy.min_length} characters",
-        )
+        ))
     if length > policy.max_length:
-        raise WeakPassword(
+        # Nothing else is looked at in an over-long text (it may be pasted garbage, or an attack).
+        return [WeakPassword(
             "too_long",
             f"密码最多 {policy.max_length} 个字符 / at most {policy.max_length} characters",
-        )
+        )]
     for cls in CLASSES:
         if cls in policy.classes and not _has_class(password, cls):
-            raise WeakPassword(
+            problems.append(WeakPassword(
                 f"missing_{cls}", f"密码必须包含{_CLASS_ZH[cls]} / must contain {_CLASS_EN[cls]}"
-            )
+            ))
     if password.lower() in common_passwords():
-        raise WeakPassword("common", "密码太常见，请换一个 / this password is too common")
+        problems.append(WeakPassword("common", "密码太常见，请换一个 / this password is too common"))
     folded = password.casefold()
     if any(fragment in folded for fragment in _context_fragments(context_words)):
-        raise WeakPassword(
+        problems.append(WeakPassword(
             "contains_context",
             "密码不能包含账号、姓名或单位名称 / must not contain your login, name or organisation",
-        )
+        ))
+    return problems
+
+
+def check_password(policy: PasswordPolicy, password: str, context_words: Iterable[str] = ()) -> None:
+    """Raise WeakPassword for the first rule the password breaks, carrying all of them in
+    ``broken``; the password is taken as typed."""
+    problems = password_problems(policy, password, context_words)
+    if problems:
+        first = problems[0]
+        raise WeakPassword(first.rule, first.message, tuple(problems))
 
 
 def policy_description(policy: PasswordPolicy) -> list[str]:

@@ -56,7 +56,11 @@ def check_new_password(tenant: Tenant, password: Any, login: str, name: str) -> 
     try:
         check_password(password_policy(tenant), password, (login, name, tenant.name, tenant.slug))
     except WeakPassword as weak:
-        raise WeakPasswordError(weak.message, {"rule": weak.rule}) from None
+        # Every broken rule at once, so a person fixes them in one go, not one per try.
+        zh = "；".join(w.message.split(" / ")[0] for w in weak.broken)
+        en = "; ".join(w.message.split(" / ")[-1] for w in weak.broken)
+        raise WeakPasswordError(f"{zh} / {en}", {"rule": weak.rule, "rules": [w.rule for w in weak.broken],
+                                                 "problems": [w.message for w in weak.broken]}) from None
     return password
 
 

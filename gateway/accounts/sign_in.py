@@ -10,7 +10,7 @@ from gateway.accounts.bindings import BindingStore, BindRefused
 from gateway.accounts.directory import AccountDirectory
 from gateway.platform.errors import (AccountDisabled, AccountPending, BadCredentials, Busy, Conflict, Forbidden, Invalid,
                             Locked, NotFound, WeakPasswordError)
-from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details
+from gateway.accounts.login_limits import Counter, LimitPolicy, LoginLimiter, locked_details, tenant_zone
 from gateway.accounts.passwords import BUSY_MESSAGE, HasherOverloaded, PasswordHasher, Requester
 from gateway.accounts.rules import check_new_password, hash_new_password, login_problem, normalise_login
 from gateway.accounts.activity import note_sign_in
@@ -132,7 +132,7 @@ class SignIn:
     async def _locked(self, tenant: Tenant, who: Subject, until: float, ip: str, action: str) -> None:
         await self.audit.record(tenant.id, "anonymous", action, who.name,
                                 {**who.detail, "reason": "locked", "locked_until": iso(until), "ip": ip})
-        raise Locked(_LOCKED, locked_details(until))
+        raise Locked(_LOCKED, locked_details(until, tenant_zone(tenant)))
 
     # ---- sign-in ----------------------------------------------------------------------------
     async def check(self, tenant: Tenant, login: Any, password: Any, ip: str) -> Row:
@@ -195,7 +195,7 @@ class SignIn:
                                 {**who.detail, "reason": reason, "remaining_attempts": outcome.remaining, "ip": ip})
         details: dict[str, Any] = {"remaining_attempts": outcome.remaining}
         if outcome.locked_until is not None:
-            details.update(locked_details(outcome.locked_until))
+            details.update(locked_details(outcome.locked_until, tenant_zone(tenant)))
         raise BadCredentials(_BAD, details)
 
     async def _rehash(self, tenant: Tenant, row: Row, password: str) -> str:
@@ -217,8 +217,11 @@ class SignIn:
         return new
 
     # ---- the person's own password change ---------------------------------------------------
-    async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any, ip: str) -> None:
-        """The current password (counted like a sign-in attempt), then the new one; every binding ends."""
+    async def change_password(self, tenant: Tenant, session: Session, old: Any, new: Any, ip: str) -> SignedIn | None:
+        """The current password (counted like a sign-in attempt), then the new one; every binding ends.
+        A change the account was made to do at sign-in (first login, after a reset) completes that
+        sign-in: this WeChat user, who has just given both passwords, is bound again and gets a new
+        session (returned); otherwise None and the person signs in again."""
         if not isinstance(new, str):
             raise Invalid("new_password is required", {"field": "new_password"})
         old = old if isinstance(old, str) else ""  # no current password: refused below like a wrong one
@@ -231,7 +234,15 @@ class SignIn:
                                (Forbidden, Locked))
         if new == old:
             raise WeakPasswordError(_SAME, {"rule": "same_as_current"})
-        await self._store_new(tenant, row, new)
+        hashed = await self._store_new(tenant, row, new)
+        if not session.must_change_password:
+            return None
+        try:
+            binding_id = await self.bindings.bind(tenant, row["id"], row["login"], session.openid,
+                                                  actor=row["login"], password_hash=hashed)
+        except BindRefused:  # departed or reset meanwhile: the new password stands, sign in again
+            return None
+        return self._start(tenant, {**row, "must_change_password": 0}, session.openid, binding_id)
 
     async def _check_current(self, tenant: Tenant, row: Row, old: str, limits: LimitPolicy, ip: str) -> None:
         counter, who = self.limiter.account(tenant, row["id"]), Subject(row["login"], {})
@@ -242,10 +253,11 @@ class SignIn:
             await self.audit.record(tenant.id, row["login"], action, row["login"],
                                     {"reason": "wrong current password", "remaining_attempts": outcome.remaining})
             if outcome.locked_until is not None:
-                raise Locked(_LOCKED, {**locked_details(outcome.locked_until), "remaining_attempts": 0})
+                raise Locked(_LOCKED, {**locked_details(outcome.locked_until, tenant_zone(tenant)),
+                                       "remaining_attempts": 0})
             raise Forbidden("the current password is not right", {"remaining_attempts": outcome.remaining})
 
-    async def _store_new(self, tenant: Tenant, row: Row, new: str) -> None:
+    async def _store_new(self, tenant: Tenant, row: Row, new: str) -> str:
         hashed = await hash_new_password(self.hasher, new, Requester(str(tenant.id)))
         now = self.clock.now()
         async with self.storage.transaction() as tx:
@@ -258,3 +270,4 @@ class SignIn:
                 raise Conflict("the password was changed meanwhile; sign in again")
             await self.audit.record(tenant.id, row["login"], "password.changed", row["login"], ex=tx)
             await self.bindings.end_for_account(tx, tenant, row["id"], "password_changed", row["login"])
+        return hashed

@@ -50,6 +50,18 @@ class CallbackQuery:
 
 
 @dataclass(frozen=True)
+class MessageKeys:
+    """Who signs and encrypts a callback: the tenant's own Token and keys (direct mode), or the
+    third-party platform's for an authorizer (its AppID inside every envelope, safe mode only, and
+    the message must be addressed to the tenant's gh_ id)."""
+    token: str
+    aes_keys: tuple[str, ...]
+    app_id: str
+    safe_only: bool
+    to_user: str | None = None
+
+
+@dataclass(frozen=True)
 class CallbackResponse:
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
@@ -130,11 +142,25 @@ class CallbackService:
         tenant = self.tenants.require(slug)
         return await self._measured(tenant, self._verify(tenant, query))
 
-    async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int) -> CallbackResponse:
-        """A POST push; `size` is the full body length (`body` may be cut short when it is too large)."""
+    async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int,
+                     platform: MessageKeys | None = None) -> CallbackResponse:
+        """A POST push; `size` is the full body length (`body` may be cut short when it is too large).
+        `platform`: the third-party platform's keys, for a tenant in authorized mode."""
         deadline = asyncio.get_running_loop().time() + ANSWER_SECONDS
         tenant = self.tenants.require(slug)
-        return await self._measured(tenant, self._process(tenant, query, body, size, deadline))
+        return await self._measured(tenant, self._process(tenant, query, body, size, deadline, platform))
+
+    @staticmethod
+    def _keys(tenant: Tenant, platform: MessageKeys | None) -> MessageKeys:
+        if platform is not None:
+            if tenant.authorization is None:
+                raise Rejected("bad_signature", Forbidden("this account is not connected by authorization"))
+            return platform
+        if tenant.authorization is not None or not tenant.secrets.token:
+            # WeChat sends an authorizer's messages to the platform's URL: the tenant's own URL takes nothing.
+            raise Rejected("bad_signature", Forbidden("this account is connected by authorization"))
+        keys = tuple(k for k in (tenant.secrets.encoding_aes_key, tenant.secrets.previous_encoding_aes_key) if k)
+        return MessageKeys(tenant.secrets.token, keys, tenant.app_id, tenant.message_mode == "safe")
 
     async def _measured(self, tenant: Tenant, work: Awaitable[tuple[CallbackResponse, str]]) -> CallbackResponse:
         started = time.perf_counter()
@@ -150,30 +176,34 @@ class CallbackService:
             self.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
 
     async def _verify(self, tenant: Tenant, query: CallbackQuery) -> tuple[CallbackResponse, str]:
-        self._check_signed(tenant, query)
+        self._check_signed(tenant, query, self._keys(tenant, None))
         if not query.echostr:
             raise Rejected("bad_request", Forbidden("echostr is missing"))
         return CallbackResponse(query.echostr.encode("utf-8")), "verified"
 
     async def _process(self, tenant: Tenant, query: CallbackQuery, body: bytes, size: int,
-                       deadline: float) -> tuple[CallbackResponse, str]:
+                       deadline: float, platform: MessageKeys | None = None) -> tuple[CallbackResponse, str]:
         if size > MAX_XML_BYTES:
             raise Rejected("too_large", TooLarge(f"the body is larger than {MAX_XML_BYTES} bytes",
                                                  {"limit": MAX_XML_BYTES}))
-        self._check_signed(tenant, query)
+        keys = self._keys(tenant, platform)
+        self._check_signed(tenant, query, keys)
         encrypted = query.encrypt_type.lower() == "aes"
-        if not encrypted and tenant.message_mode == "safe":
+        if not encrypted and keys.safe_only:
             # A plain `signature` does not cover the body, so safe mode accepts only msg_signature'd bodies.
             raise Rejected("bad_signature", Forbidden("this account expects encrypted messages"))
         outer = self._parse(body)
         crypto: MessageCrypto | None = None
         if encrypted:
-            message, crypto, key_used = self._decrypt(tenant, query, outer)
-            await self._finish_key_rotation(tenant, key_used)
+            message, crypto, key_used = self._decrypt(keys, query, outer)
+            if platform is None:
+                await self._finish_key_rotation(tenant, key_used)
         else:
             message = outer
         if any(not message.get(name) for name in _MESSAGE_FIELDS) or not message["CreateTime"].isdigit():
             raise Rejected("bad_xml", Invalid("the message lacks ToUserName, FromUserName, CreateTime or MsgType"))
+        if keys.to_user and message["ToUserName"] != keys.to_user:
+            raise Rejected("bad_crypto", Forbidden("the message is addressed to another account"))
 
         key = dedupe_key(message)
         if key is None:
@@ -202,8 +232,8 @@ class CallbackService:
         await self.dedupe.store(tenant.id, key, reply, record)
 
     # ---- checks ---------------------------------------------------------------------------
-    def _check_signed(self, tenant: Tenant, query: CallbackQuery) -> None:
-        if not check_signature(tenant.secrets.token, query.signature, query.timestamp, query.nonce):
+    def _check_signed(self, tenant: Tenant, query: CallbackQuery, keys: MessageKeys) -> None:
+        if not check_signature(keys.token, query.signature, query.timestamp, query.nonce):
             raise Rejected("bad_signature", Forbidden("the signature is not valid"))
         timestamp = query.timestamp
         if not timestamp.isdigit() or len(timestamp) > 12 or \
@@ -239,16 +269,16 @@ class CallbackService:
         except XmlError:
             raise Rejected("bad_xml", Invalid("the body is not an acceptable WeChat XML message")) from None
 
-    def _decrypt(self, tenant: Tenant, query: CallbackQuery,
+    def _decrypt(self, message_keys: MessageKeys, query: CallbackQuery,
                  outer: dict[str, str]) -> tuple[dict[str, str], MessageCrypto, str]:
         """The inner message, the crypto that opened it (for the reply) and that crypto's key."""
         encrypt = outer.get("Encrypt", "")
         if not encrypt or not outer.get("ToUserName"):
             raise Rejected("bad_xml", Invalid("an encrypted message needs ToUserName and Encrypt"))
-        keys = [k for k in (tenant.secrets.encoding_aes_key, tenant.secrets.previous_encoding_aes_key) if k]
+        keys = list(message_keys.aes_keys)
         if not keys:
             raise Rejected("bad_crypto", Forbidden("this account has no EncodingAESKey"))
-        cryptos = [_crypto(tenant.secrets.token, key, tenant.app_id) for key in keys]
+        cryptos = [_crypto(message_keys.token, key, message_keys.app_id) for key in keys]
         if not cryptos[0].check_msg_signature(query.msg_signature, query.timestamp, query.nonce, encrypt):
             raise Rejected("bad_signature", Forbidden("the msg_signature is not valid"))
         try:

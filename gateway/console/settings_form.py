@@ -8,6 +8,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from gateway.platform.policy_settings import CLASSES
 from gateway.platform.tenant import Tenant
 
 # (form field, tenant body path, label, what a right value looks like)
@@ -99,7 +100,7 @@ def read_settings(form: Mapping[str, str], checked: Callable[[str], list[str]], 
                 _int(form, name, result, f"policy.{name}")
         for name in ("allow_mobile_registration", "first_login_change_password"):
             _set(result.body, f"policy.{name}", form.get(name) == "on")
-        _set(result.body, "policy.password_classes", [c for c in ("digit", "letter", "symbol")
+        _set(result.body, "policy.password_classes", [c for c in CLASSES
                                                       if c in checked("password_classes")])
         _set(result.body, "logging.mobile", form.get("log_mobile") == "on")
         _set(result.body, "logging.system", form.get("log_system") == "on")

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
 
+from gateway.documents import attachments as files
+from gateway.documents.attachments import Attachment, parse_attachments
 from gateway.documents.outbox import Outbox
 from gateway.documents.recipients import PeopleDirectory, Person, Wakeup
 from gateway.platform.audit import AuditLog
@@ -20,7 +22,7 @@ from gateway.platform.tenant import Tenant
 
 
 LOGIN_MAX = 64
-BODY_KEYS = {"type", "title", "summary", "applicant", "submitted_at", "fields", "approvers", "cc"}
+BODY_KEYS = {"type", "title", "summary", "applicant", "submitted_at", "fields", "approvers", "cc", "attachments"}
 CLOSED = ("approved", "rejected", "withdrawn")
 DECISIONS = ("approve", "reject")
 COMMENT_MAX = 500
@@ -40,6 +42,7 @@ class DocumentInput:
     fields: list[dict[str, str]]
     approvers: list[str]
     cc: list[str]
+    attachments: tuple[Attachment, ...] = ()
 
 
 def _text(body: dict[str, Any], key: str, limit: int, problems: list[str], required: bool = True) -> str:
@@ -59,7 +62,7 @@ def _logins(body: dict[str, Any], key: str, problems: list[str]) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-def parse_document(doc_id: str, body: Any) -> DocumentInput:
+def parse_document(doc_id: str, body: Any, allow_private: bool = False) -> DocumentInput:
     """Check a PUT body; every problem is named (unknown fields too) in one 400."""
     problems: list[str] = []
     if not DOC_ID_RE.match(doc_id):
@@ -86,10 +89,12 @@ def parse_document(doc_id: str, body: Any) -> DocumentInput:
         problems.append("fields must be a list of at most 100 {label, value} texts")
         fields = []
     approvers, cc = _logins(body, "approvers", problems), _logins(body, "cc", problems)
+    attached = parse_attachments(body.get("attachments"), allow_private, problems)
     if problems:
         raise Invalid("the document is not valid", {"problems": problems})
     return DocumentInput(kind, title, summary, applicant, submitted_at,
-                         [{"label": f["label"], "value": f["value"]} for f in fields], approvers, cc)
+                         [{"label": f["label"], "value": f["value"]} for f in fields], approvers, cc,
+                         tuple(attached))
 
 
 def document_view(row: Row) -> dict[str, Any]:
@@ -110,9 +115,10 @@ def _retryable(exc: StorageError) -> bool:
 
 class DocumentService:
     def __init__(self, storage: Storage, clock: Clock, audit: AuditLog, events: EventLog, outbox: Outbox,
-                 people: PeopleDirectory, workers: Wakeup) -> None:
+                 people: PeopleDirectory, workers: Wakeup, allow_private_files: bool = False) -> None:
         self.storage, self.clock, self.audit, self.events = storage, clock, audit, events
         self.outbox, self.people, self.workers = outbox, people, workers
+        self.allow_private_files = allow_private_files  # attachments on private networks ([security])
 
     async def _doc(self, ex: Executor, tenant: Tenant, doc_id: str, lock: bool = False) -> Row | None:
         return await ex.fetchone("SELECT * FROM documents WHERE tenant_id = ? AND doc_id = ?"
@@ -131,7 +137,7 @@ class DocumentService:
     # ---- tenant API --------------------------------------------------------------------------------
     async def put(self, tenant: Tenant, doc_id: str, body: Any) -> tuple[dict[str, Any], bool]:
         """Create or update; returns ({"document", "notifications"}, created)."""
-        doc = parse_document(doc_id, body)
+        doc = parse_document(doc_id, body, self.allow_private_files)
         logins = list(dict.fromkeys(doc.approvers + doc.cc))
         found = await self.people.recipients(tenant, logins) if logins else {}
         for attempt in (1, 2, 3):
@@ -167,6 +173,7 @@ class DocumentService:
                                  " submitted_at = ?, fields = ?, updated_at = ? WHERE id = ?",
                                  (*values, now, document_id))
             assert document_id is not None
+            await files.save(tx, tenant.id, document_id, list(doc.attachments))
             existing = {(r["login"], r["role"]): r for r in await self._recipient_rows(tx, document_id)}
             wanted: set[tuple[str, str]] = set()
             for login, role in [(x, "approver") for x in doc.approvers] + [(x, "cc") for x in doc.cc]:
@@ -182,7 +189,8 @@ class DocumentService:
                     await tx.execute("UPDATE document_recipients SET active = 0, updated_at = ? WHERE id = ?",
                                      (now, r["id"]))
             stored = await self._require(tx, tenant, doc_id)
-        return {"document": document_view(stored), "notifications": notifications}, created
+        view = {**document_view(stored), "attachments": [files.attachment_json(a) for a in doc.attachments]}
+        return {"document": view, "notifications": notifications}, created
 
     async def _notify(self, tx: Executor, tenant: Tenant, document_id: int, login: str, role: str,
                       row: Row | None, who: Any, now: float) -> str:
@@ -216,8 +224,10 @@ class DocumentService:
         doc = await self._require(self.storage, tenant, doc_id)
         rows = await self._recipient_rows(self.storage, doc["id"])
         rows.sort(key=lambda r: (r["role"] != "approver", r["id"]))
+        attached = await files.load(self.storage, tenant.id, doc["id"])
         return {**document_view(doc), "recipients": [
-            {**_decision_view(r), "delivery": r["delivery"]} for r in rows if r["active"]]}
+            {**_decision_view(r), "delivery": r["delivery"]} for r in rows if r["active"]],
+            "attachments": [files.attachment_json(a) for a in attached]}
 
     async def resend(self, tenant: Tenant, doc_id: str, body: Any, actor: str = "api") -> dict[str, Any]:
         """Queue again a recipient's notification that failed for good (`failed:…`, gave_up included)

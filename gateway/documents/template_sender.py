@@ -30,6 +30,7 @@ MAX_ATTEMPTS = 16             # about 50 minutes of backoff, then the row is dea
 RETRY_FIRST = 2.0             # the first retry comes within 2 s
 RETRY_CAP = 300.0             # and retries are never more than 5 minutes apart
 MINUTE_QUOTA_WAIT = 60.0      # 45011: WeChat says "retry next minute"
+SUSPENDED_WAIT = 60.0         # authorization withdrawn: look again later (re-authorizing pulls rows forward)
 QUOTA_PAUSE = 60.0            # 45009: look again a minute later, without counting an attempt
 OUTAGE_WAIT = 2.0             # a row met by a storage or cache outage looks again 2-4 s later, uncounted
 PACE_SLEEP_MAX = 0.25         # a slot this close is waited for in memory; later ones go back to the table
@@ -163,6 +164,9 @@ class TemplateSender:
             return
         if item.doc_status != "open":
             await self.outbox.mark_final(item, "failed:document_closed", "document closed before sending")
+            return
+        if tenant.suspended:  # the account withdrew the platform's authorization: hold, until it authorizes again
+            await self.outbox.defer(item, now + SUSPENDED_WAIT * random.uniform(1.0, 1.5), paced=False)
             return
         paused = self.paused.get(tenant.id, 0.0)
         if paused > now:

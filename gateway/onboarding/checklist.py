@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Protocol
 
+from gateway.onboarding.checklist_authorized import authorized_steps
 from gateway.platform.tenant_state import TenantState
 from gateway.platform.tenant import Tenant
 
@@ -23,7 +24,9 @@ async def build_checklist(tenant: Tenant, state: TenantState, public_url: str, v
     ok = await probe_credentials(tenant) if probe_credentials else facts.get("credentials_ok")
     facts = await state.all(tenant.id) if probe_credentials else facts
     blocked_ip = facts.get("ip_blocked")
-    if ok:
+    if tenant.authorization:  # third-party platform mode: no AppSecret, whitelist, server URL or domain steps
+        steps.extend(authorized_steps(tenant, facts, ok))
+    elif ok:
         steps.append(_step("credentials", True, "AppID 与 AppSecret 可用，已取得 access_token。 / "
                            "AppID and AppSecret work: an access_token was fetched."))
     elif facts.get("bad_credentials"):
@@ -35,7 +38,9 @@ async def build_checklist(tenant: Tenant, state: TenantState, public_url: str, v
                            "尚未能取得 access_token。 / No access_token could be fetched yet."
                            + (" 先完成 IP 白名单。 / Whitelist the IP first." if blocked_ip else "")))
 
-    if blocked_ip:
+    if tenant.authorization:
+        pass
+    elif blocked_ip:
         steps.append(_step("ip_whitelist", False, f"请在 基本配置 → IP白名单 中加入 {blocked_ip}，约 5 分钟生效。 / "
                            f"Add {blocked_ip} to the IP whitelist in WeChat's basic configuration "
                            "(takes about 5 minutes)."))
@@ -43,7 +48,9 @@ async def build_checklist(tenant: Tenant, state: TenantState, public_url: str, v
         steps.append(_step("ip_whitelist", True if ok else None,
                            "未发现 IP 白名单错误 (40164)。 / No IP-whitelist error (40164) seen."))
 
-    if facts.get("callback_seen"):
+    if tenant.authorization:
+        pass
+    elif facts.get("callback_seen"):
         steps.append(_step("callback", True, "已收到微信签名正确的回调。 / A correctly signed call from WeChat "
                            "has arrived."))
     else:
@@ -51,7 +58,9 @@ async def build_checklist(tenant: Tenant, state: TenantState, public_url: str, v
                            "Token 与 EncodingAESKey（与本网关中一致），并启用。 / In WeChat's server configuration "
                            f"enter the URL {urls['callback']}, the same Token and EncodingAESKey, and enable it."))
 
-    if verify_files:
+    if tenant.authorization:
+        pass
+    elif verify_files:
         steps.append(_step("oauth_domain", True, f"校验文件 {verify_files[0]} 已上传并由网关提供；网页授权域名应为 "
                            f"{urls['oauth_domain']}。 / The verify file is served; the web authorisation domain "
                            f"is {urls['oauth_domain']}."))

@@ -70,6 +70,24 @@ class DeliverySettings:
     workers: int = 1
     tenant_rate_per_second: float = 20.0
     webhooks_per_tenant: int = 5
+    attachment_timeout: float = 15.0  # seconds a business system may stay silent while relaying a file
+
+
+@dataclass
+class ComponentSettings:
+    """The third-party platform (component) the gateway is registered as, if any: empty app_id = off.
+    token and encoding_aes_key are generated into var/ when left empty (the operator types them into
+    the Open Platform); app_secret comes from WeChat and must be given."""
+    app_id: str = ""
+    app_secret: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+    encoding_aes_key: str = field(default="", repr=False)
+    # Where the authorization page for computers lives (the phone's is under [wechat] oauth_base).
+    login_page_base: str = "https://mp.weixin.qq.com"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id)
 
 
 @dataclass
@@ -80,6 +98,7 @@ class Settings:
     wechat: WeChatSettings = field(default_factory=WeChatSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    component: ComponentSettings = field(default_factory=ComponentSettings)
     # Set when a secret was generated at this start (the operator token is printed once then).
     generated_operator_token: bool = False
 
@@ -93,7 +112,7 @@ class Settings:
 
 
 MIN_SECRET_CHARS = 32
-SECTIONS = ("server", "storage", "cache", "wechat", "security", "delivery")
+SECTIONS = ("server", "storage", "cache", "wechat", "security", "delivery", "component")
 
 
 def _coerce(raw: Any, default: Any, where: str) -> Any:
@@ -179,6 +198,7 @@ def _check_ranges(settings: Settings) -> None:
         (delivery.workers >= 1, "[delivery] workers must be at least 1"),
         (delivery.tenant_rate_per_second > 0, "[delivery] tenant_rate_per_second must be greater than 0"),
         (delivery.webhooks_per_tenant >= 1, "[delivery] webhooks_per_tenant must be at least 1"),
+        (delivery.attachment_timeout > 0, "[delivery] attachment_timeout must be greater than 0 seconds"),
     )
     for ok, message in checks:
         if not ok:
@@ -211,8 +231,27 @@ def _validate(settings: Settings) -> None:
                                 " (leave it empty to have one generated into var/)")
     if settings.server.client_ip_header.lower() not in ("x-forwarded-for", "x-real-ip"):
         raise SettingsError('[server] client_ip_header must be "X-Forwarded-For" or "X-Real-Ip"')
+    _check_component(settings.component)
     _check_networks(settings.server.trusted_proxies, "[server] trusted_proxies")
     _check_networks(settings.server.ops_scrapers, "[server] ops_scrapers")
+
+
+_COMPONENT_APP_ID = re.compile(r"^wx[0-9A-Za-z]{16}$")
+_COMPONENT_TOKEN = re.compile(r"^[A-Za-z0-9]{3,32}$")
+_COMPONENT_AES_KEY = re.compile(r"^[A-Za-z0-9]{43}$")
+
+
+def _check_component(comp: ComponentSettings) -> None:
+    if not comp.enabled:
+        return
+    if not _COMPONENT_APP_ID.match(comp.app_id):
+        raise SettingsError("[component] app_id must be wx followed by 16 letters or digits")
+    if not comp.app_secret or not comp.app_secret.isascii() or not comp.app_secret.isalnum():
+        raise SettingsError("[component] app_secret must be given (letters and digits, from the Open Platform)")
+    if comp.token and not _COMPONENT_TOKEN.match(comp.token):
+        raise SettingsError("[component] token must be 3 to 32 letters or digits")
+    if comp.encoding_aes_key and not _COMPONENT_AES_KEY.match(comp.encoding_aes_key):
+        raise SettingsError("[component] encoding_aes_key must be exactly 43 letters or digits")
 
 
 def _strong(secret: str) -> bool:
@@ -273,8 +312,21 @@ def ensure_secrets(settings: Settings) -> Settings:
             var, "operator_token", lambda: "op_" + secrets.token_urlsafe(32), _strong,
             f"at least {MIN_SECRET_CHARS} characters")
         settings.generated_operator_token = created
+    comp = settings.component
+    if comp.enabled and not comp.token:
+        comp.token, _ = _read_or_create_secret(var, "component_token", lambda: secrets.token_hex(16),
+                                               lambda v: bool(_COMPONENT_TOKEN.match(v)), "3 to 32 letters or digits")
+    if comp.enabled and not comp.encoding_aes_key:
+        comp.encoding_aes_key, _ = _read_or_create_secret(
+            var, "component_aes_key", _new_aes_key, lambda v: bool(_COMPONENT_AES_KEY.match(v)),
+            "43 letters or digits")
     _validate(settings)
     return settings
+
+
+def _new_aes_key() -> str:
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(secrets.choice(alphabet) for _ in range(43))
 
 
 def is_embedded(settings: Settings) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-# The seed system's 密码复杂度控制: character classes a tenant may require.
-CLASSES: tuple[str, ...] = ("digit", "letter", "symbol")
+# The seed system's 密码复杂度控制: character classes a tenant may require ("letter" is any letter;
+# "upper" and "lower" ask for an upper-case and a lower-case one separately).
+CLASSES: tuple[str, ...] = ("digit", "letter", "upper", "lower", "symbol")
 
 
 def _int_in(value: Any, low: int, high: int) -> bool:

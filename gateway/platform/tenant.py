@@ -40,6 +40,20 @@ class Tenant:
     updated_at: float
     revision: int = 1
     replies: list[dict[str, str]] = field(default_factory=list)
+    # Set when the account is connected by authorization to the gateway's third-party platform
+    # (gateway/component): {"appid", "status": "authorized"|"revoked", "func_info": [ids], "nick_name",
+    # "user_name", "service_type", "verify_type", "authorized_at", "revoked_at"}. Never a secret.
+    authorization: dict[str, Any] | None = None
+
+    @property
+    def mode(self) -> str:
+        """"authorized" (by the third-party platform) or "direct" (AppSecret handed over)."""
+        return "authorized" if self.authorization else "direct"
+
+    @property
+    def suspended(self) -> bool:
+        """True while the account has revoked the platform's authorization: nothing is sent for it."""
+        return self.authorization is not None and self.authorization.get("status") != "authorized"
 
     @property
     def app_id(self) -> str:
@@ -79,7 +93,8 @@ class Tenant:
 
     def urls(self, public_url: str) -> dict[str, str]:
         base = f"{public_url}/wx/{self.slug}"
-        return {"callback": f"{base}/callback", "menu_entry": f"{base}/entry?next=inbox",
+        callback = f"{public_url}/wx/component/{self.app_id}/callback" if self.authorization else f"{base}/callback"
+        return {"callback": callback, "menu_entry": f"{base}/entry?next=inbox",
                 "oauth_domain": urlparse(public_url).hostname or ""}
 
     def public_view(self, public_url: str) -> dict[str, Any]:
@@ -91,5 +106,6 @@ class Tenant:
         return {
             "slug": self.slug, "name": self.name, **{k: v for k, v in body.items() if k not in ("slug", "name")},
             "policy": self.policy, "people": self.people, "logging": self.logging,
+            "mode": self.mode, **({"authorization": copy.deepcopy(self.authorization)} if self.authorization else {}),
             "urls": self.urls(public_url), "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
         }

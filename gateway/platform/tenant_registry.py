@@ -23,11 +23,11 @@ log = logging.getLogger(__name__)
 CHANNEL = "gateway:tenants"
 POLL_SECONDS = 2.0
 # Every table holding a tenant's rows (a test checks the schema has no other table with tenant_id).
-TENANT_DATA_TABLES = ("outbox", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
+TENANT_DATA_TABLES = ("outbox", "document_attachments", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
                       "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
                       "login_failures", "console_accounts", "console_sessions", "bind_qr",
-                      "account_sign_ins", "account_wechat_ids", "import_uploads", "registration_openids",
-                      "refused_registrations")
+                      "account_sign_ins", "component_authorizers", "account_wechat_ids", "import_uploads",
+                      "registration_openids", "refused_registrations")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -89,9 +89,11 @@ class TenantRegistry:
         data = json.loads(self.box.open(sealed, f"tenant:{row['slug']}"))
         config = json.loads(row["config"])
         replies = config.pop("replies", [])
+        authorization = config.pop("authorization", None)
         return Tenant(id=row["id"], slug=row["slug"], name=row["name"], config=config,
                       secrets=TenantSecrets(**data), created_at=row["created_at"],
-                      updated_at=row["updated_at"], revision=row["revision"], replies=replies)
+                      updated_at=row["updated_at"], revision=row["revision"], replies=replies,
+                      authorization=authorization)
 
     def _load_row(self, row: dict[str, Any]) -> Tenant | None:
         try:
@@ -288,6 +290,8 @@ class TenantRegistry:
                 config.pop("slug")
                 name = config.pop("name")
                 config["replies"] = tenant.replies
+                if tenant.authorization:
+                    config["authorization"] = tenant.authorization
                 try:
                     await tx.execute(
                         "UPDATE tenants SET app_id = ?, name = ?, config = ?, secrets = ?, updated_at = ?,"
@@ -335,6 +339,8 @@ class TenantRegistry:
             async with self.storage.transaction() as tx:
                 tenant = await self._locked(tx, slug)
                 config = {**copy.deepcopy(tenant.config), "replies": body["rules"]}
+                if tenant.authorization:
+                    config["authorization"] = tenant.authorization
                 await tx.execute(
                     "UPDATE tenants SET config = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
                     (json.dumps(config, ensure_ascii=False), self.clock.now(), tenant.id))
@@ -342,6 +348,51 @@ class TenantRegistry:
         await self.storage.retrying(work)
         await self._changed(slug)
         return list(body["rules"])
+
+    async def create_authorized(self, slug: str, name: str, app_id: str, original_id: str | None,
+                                authorization: dict[str, Any]) -> tuple[Tenant, str]:
+        """A tenant connected by authorization to the third-party platform: no AppSecret, Token or
+        EncodingAESKey of its own (its direct callback URL refuses every call). Returns (tenant, api_key)."""
+        body: dict[str, Any] = {"slug": slug, "name": name, "wechat": {"app_id": app_id}}
+        if original_id:
+            body["wechat"]["original_id"] = original_id
+        problems = tenant_problems(body, self.allow_private_webhooks, creating=False)
+        if problems:
+            raise Invalid("the tenant is not valid", {"problems": problems})
+        config = copy.deepcopy(body)
+        slug, name = config.pop("slug"), config.pop("name")
+        config["authorization"] = authorization
+        sec = TenantSecrets(app_secret="", token="", webhook_secret=new_webhook_secret())
+        api_key = new_api_key()
+        now = self.clock.now()
+        try:
+            await self.storage.execute(
+                "INSERT INTO tenants (slug, app_id, name, config, secrets, api_key_hash, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (slug, app_id, name, json.dumps(config, ensure_ascii=False), self._seal(slug, sec),
+                 self.box.lookup_hash(api_key), now, now))
+        except DuplicateKey:
+            raise Conflict("a tenant with this slug or app_id exists", {"slug": slug}) from None
+        await self._changed(slug)
+        return self.require(slug), api_key
+
+    async def set_authorization(self, slug: str, authorization: dict[str, Any],
+                                original_id: str | None = None) -> Tenant:
+        """Record the tenant's authorization to the third-party platform (connect, revoke, re-authorize);
+        every process sees the change within seconds, like any tenant change."""
+        async def work() -> None:
+            async with self.storage.transaction() as tx:
+                tenant = await self._locked(tx, slug)
+                config = {**copy.deepcopy(tenant.config), "replies": tenant.replies, "authorization": authorization}
+                if original_id:
+                    config["wechat"]["original_id"] = original_id
+                await tx.execute(
+                    "UPDATE tenants SET config = ?, updated_at = ?, revision = revision + 1 WHERE id = ?",
+                    (json.dumps(config, ensure_ascii=False), self.clock.now(), tenant.id))
+
+        await self.storage.retrying(work)
+        await self._changed(slug)
+        return self.require(slug)
 
     async def delete(self, slug: str) -> None:
         """Delete the tenant and everything stored for it, in one transaction."""

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from gateway.cache import Cache
+from gateway.cache import Cache, CacheError
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
 from gateway.platform.config import WeChatSettings
@@ -53,12 +53,18 @@ class TenantLookup(Protocol):
     def get(self, slug: str) -> Tenant | None: ...
 
 
+class AuthorizedTokens(Protocol):
+    """Where a tenant in authorized mode gets its access token: the component token centre."""
+
+    async def authorizer_token(self, tenant: Tenant) -> Token: ...
+
+
 class TokenCentre:
     def __init__(self, wechat: WeChatSettings, cache: Cache, clock: Clock, http: WeChatHttp, state: TenantState,
                  metrics: Metrics, tenants: TenantLookup, vault: TokenVault | None = None,
-                 audit: AuditLog | None = None) -> None:
+                 authorized: AuthorizedTokens | None = None, audit: AuditLog | None = None) -> None:
         self.cache, self.clock, self.http, self.state, self.metrics = cache, clock, http, state, metrics
-        self.tenants, self.audit = tenants, audit
+        self.tenants, self.authorized, self.audit = tenants, authorized, audit
         self._failing: dict[int, bool] = {}  # tenant id -> the last fetch failed (the system log records turns)
         self.stable = wechat.token_api == "stable"
         # The lease must outlive one fetch with all its retries, or a second process would fetch too.
@@ -121,10 +127,20 @@ class TokenCentre:
         if await self.store.drop_if(self.key(tenant, ACCESS), token):
             log.info("dropped the invalid access_token of %s", tenant.slug)
 
+    async def forget(self, tenant: Tenant) -> None:
+        """Drop the tenant's cached access_token and jsapi_ticket (its authorization was withdrawn)."""
+        for kind in (ACCESS, TICKET):
+            try:
+                record = await self.store.read(self.key(tenant, kind))
+            except CacheError:  # WeChat refuses the old token anyway; the first 40001 drops it then
+                continue
+            if record is not None:
+                await self.store.drop_if(self.key(tenant, kind), record.value)
+
     # ---- fetching --------------------------------------------------------------------------------
     async def _fetch_access(self, tenant: Tenant, failed: str | None) -> TokenRecord:
         token = await self._with_retries(tenant, ACCESS, lambda: self._request_token(tenant, False))
-        if self.stable and failed is not None and token.access_token == failed:
+        if self.stable and tenant.authorization is None and failed is not None and token.access_token == failed:
             # stable_token hands back the token WeChat just refused: only a forced refresh replaces it.
             if await self._may_force(tenant):
                 log.info("forcing a new stable access_token for %s", tenant.slug)
@@ -134,6 +150,10 @@ class TokenCentre:
         return TokenRecord(token.access_token, self.clock.now() + token.expires_in)
 
     async def _request_token(self, tenant: Tenant, force: bool) -> Token:
+        if tenant.authorization is not None:  # authorized mode: from the third-party platform, no AppSecret
+            if self.authorized is None:
+                raise BadCredentials(61011, "the third-party platform is not configured ([component])")
+            return await self.authorized.authorizer_token(tenant)
         http, app_id, secret = self.http, tenant.app_id, tenant.secrets.app_secret
         if self.stable:
             return await fetch_stable_token(http, app_id, secret, force_refresh=force)

@@ -16,7 +16,8 @@ log = logging.getLogger(__name__)
 WARN_EVERY = 10.0  # seconds between two warnings about the same endpoint and error code
 
 NETWORK_ERRCODE = -2
-_SENSITIVE = ("access_token", "secret")
+_SENSITIVE = ("access_token", "secret", "component_access_token", "component_appsecret", "component_verify_ticket",
+              "authorizer_refresh_token", "authorization_code")
 
 
 class WeChatHttp:

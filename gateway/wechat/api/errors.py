@@ -39,7 +39,8 @@ class IpNotWhitelisted(WeChatError):
 
     def __init__(self, errcode: int, errmsg: str) -> None:
         super().__init__(errcode, errmsg)
-        match = re.search(r"invalid ip ([0-9A-Fa-f.:]+)", errmsg)
+        # 40164 says "invalid ip <ip> ..."; the platform's 61004 "access clientip is not registered, clientip: <ip>"
+        match = re.search(r"(?:invalid ip|clientip:) ?([0-9A-Fa-f.:]+)", errmsg)
         self.ip: str | None = match.group(1) if match else None
 
 
@@ -131,6 +132,13 @@ ERROR_TABLE: dict[int, tuple[type[WeChatError], str]] = {
     50001: (PermanentError, "user not authorized for this API"),
     50002: (UserUnreachable, "user limited (account frozen or closed)"),
     61004: (IpNotWhitelisted, "client IP not registered"),
+    61005: (PermanentError, "component_verify_ticket expired"),
+    61006: (PermanentError, "component_verify_ticket invalid (or component token refused)"),
+    61009: (OAuthCodeInvalid, "authorization code invalid or used"),
+    61010: (OAuthCodeInvalid, "authorization code expired"),
+    61011: (BadCredentials, "invalid component"),
+    61023: (BadCredentials, "authorizer_refresh_token invalid (authorization revoked?)"),
+    61024: (PermanentError, "must use api_component_token for a component account"),
     65316: (PermanentError, "too many menu jump domains (max 3)"),
     65317: (PermanentError, "invalid menu url"),
     89501: (PermanentError, "IP pending admin confirmation"),
