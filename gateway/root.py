@@ -30,6 +30,7 @@ from gateway.console.test_event import TestEventSender
 from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
 from gateway.documents.service import DocumentService
+from gateway.documents.waiting import WaitingNotices
 from gateway.documents.template_sender import TemplateSender
 from gateway.documents.webhook_control import WebhookControl
 from gateway.documents.webhooks import WebhookSender
@@ -112,8 +113,10 @@ class Gateway:
         workers = 1 if self.storage.dialect == "sqlite" else max(1, settings.delivery.workers)
         self.delivery = Delivery(self.outbox, self.sender, self.webhooks, self.clock, self.registry, self.metrics,
                                  workers)
+        self.waiting = WaitingNotices(self.storage, self.clock, self.outbox, self.delivery)
+        self.bindings.follow_binds(self.waiting)  # a new binding releases the notifications waiting for it
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
-                                         self.directory, self.delivery)
+                                         self.directory, self.delivery, self.waiting)
         self.document_list = DocumentListing(self.storage)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 from gateway.documents.outbox import Outbox
 from gateway.documents.recipients import PeopleDirectory, Person, Wakeup
+from gateway.documents.waiting import WaitingNotices
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock, iso
 from gateway.platform.events import EventLog
@@ -110,9 +111,9 @@ def _retryable(exc: StorageError) -> bool:
 
 class DocumentService:
     def __init__(self, storage: Storage, clock: Clock, audit: AuditLog, events: EventLog, outbox: Outbox,
-                 people: PeopleDirectory, workers: Wakeup) -> None:
+                 people: PeopleDirectory, workers: Wakeup, waiting: WaitingNotices) -> None:
         self.storage, self.clock, self.audit, self.events = storage, clock, audit, events
-        self.outbox, self.people, self.workers = outbox, people, workers
+        self.outbox, self.people, self.workers, self.waiting = outbox, people, workers, waiting
 
     async def _doc(self, ex: Executor, tenant: Tenant, doc_id: str, lock: bool = False) -> Row | None:
         return await ex.fetchone("SELECT * FROM documents WHERE tenant_id = ? AND doc_id = ?"
@@ -142,7 +143,18 @@ class DocumentService:
                 if attempt == 3 or not _retryable(exc):
                     raise
         self.workers.wake()
+        await self._bound_meanwhile(tenant, result[0]["notifications"])
         return result
+
+    async def _bound_meanwhile(self, tenant: Tenant, notifications: list[dict[str, str]]) -> None:
+        """An account that bound between the directory lookup and this PUT's commit found no
+        `unbound` row to release: look again, and release it here (the guard makes it once)."""
+        waiting = [n["login"] for n in notifications if n["status"] == "unbound"]
+        if not waiting:
+            return
+        for who in (await self.people.recipients(tenant, waiting)).values():
+            if who.status == "active" and who.openid and who.account_id is not None:
+                await self.waiting.release(tenant, who.account_id)
 
     async def _put_once(self, tenant: Tenant, doc_id: str, doc: DocumentInput,
                         found: Mapping[str, Person]) -> tuple[dict[str, Any], bool]:
