@@ -27,8 +27,10 @@ from gateway.console.accounts import ConsoleAccounts
 from gateway.console.service import ConsoleService
 from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
+from gateway.documents.comments import Comments
 from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
+from gateway.documents.recipient_view import RecipientView
 from gateway.documents.service import DocumentService
 from gateway.documents.waiting import WaitingNotices
 from gateway.documents.template_sender import TemplateSender
@@ -118,6 +120,8 @@ class Gateway:
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
                                          self.directory, self.delivery, self.waiting)
         self.document_list = DocumentListing(self.storage)
+        self.recipient_view = RecipientView(self.storage, self.clock, self.directory)
+        self.comments = Comments(self.storage, self.clock, self.audit, self.events, self.directory, self.delivery)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 
         # ---- callbacks

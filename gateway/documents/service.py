@@ -1,5 +1,6 @@
 """Documents of a tenant with their approvers and CC recipients: idempotent upsert that queues
-each (document, recipient, role) notification once, decisions, closing, inbox queries."""
+each (document, recipient, role) notification once, decisions, closing, the 待办 count. What a
+recipient sees on the phone is recipient_view.py."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from gateway.documents.outbox import Outbox
+from gateway.documents.recipient_view import open_for
 from gateway.documents.recipients import PeopleDirectory, Person, Wakeup
 from gateway.documents.waiting import WaitingNotices
 from gateway.platform.audit import AuditLog
@@ -280,7 +282,7 @@ class DocumentService:
                 raise Conflict("the document is already closed", {"status": doc["status"]})
 
     # ---- recipients (mobile) -----------------------------------------------------------------------
-    async def decide(self, tenant: Tenant, doc_id: str, account_id: int, login: str, body: Any) -> dict[str, Any]:
+    async def decide(self, tenant: Tenant, doc_id: str, account_id: int, login: str, body: Any) -> None:
         if not isinstance(body, dict) or not set(body) <= {"decision", "comment"}:
             raise Invalid("the body must be {\"decision\": \"approve|reject\", \"comment\": \"…\"}")
         decision, comment = body.get("decision"), body.get("comment") or ""
@@ -290,22 +292,17 @@ class DocumentService:
             raise Invalid(f"comment must be a text of at most {COMMENT_MAX} characters", {"field": "comment"})
         await self.storage.retrying(lambda: self._decide_once(tenant, doc_id, account_id, login, decision, comment))
         self.workers.wake_webhooks()
-        return await self.for_recipient(tenant, doc_id, account_id)
 
     async def _decide_once(self, tenant: Tenant, doc_id: str, account_id: int, login: str, decision: str,
                            comment: str) -> None:
         now = self.clock.now()
         async with self.storage.transaction() as tx:
-            doc = await self._require(tx, tenant, doc_id, lock=True)
-            mine = await tx.fetchall("SELECT * FROM document_recipients WHERE document_id = ? AND account_id = ?"
-                                     " AND active = 1", (doc["id"], account_id))
-            if not mine:
-                raise NotFound("no such document", {"doc_id": doc_id})
-            approver = next((r for r in mine if r["role"] == "approver"), None)
+            opened = await open_for(tx, self.storage, tenant, doc_id, account_id, now, lock=True)
+            approver = opened.approver
             if approver is None:
                 raise Conflict("only approvers decide on this document")
-            if doc["status"] != "open":
-                raise Conflict("the document is closed", {"status": doc["status"]})
+            if opened.doc["status"] != "open":
+                raise Conflict("the document is closed", {"status": opened.doc["status"]})
             done = await tx.execute("UPDATE document_recipients SET decision = ?, comment = ?, decided_at = ?,"
                                     " updated_at = ? WHERE id = ? AND decision IS NULL",
                                     (decision, comment, now, now, approver["id"]))
@@ -316,36 +313,6 @@ class DocumentService:
             await self.events.emit(tenant, "document.decision", data, ex=tx)
             await self.audit.record(tenant.id, login, "document.decision", doc_id,
                                        {"decision": decision}, ex=tx)
-
-    async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> dict[str, Any]:
-        """The document as one of its recipients sees it; 404 for anyone else."""
-        doc = await self._doc(self.storage, tenant, doc_id) if DOC_ID_RE.match(doc_id) else None
-        rows = await self._recipient_rows(self.storage, doc["id"]) if doc else []
-        rows = [r for r in rows if r["active"]]
-        mine = [r for r in rows if r["account_id"] == account_id]
-        if doc is None or not mine:
-            raise NotFound("no such document", {"doc_id": doc_id})
-        approver = next((r for r in mine if r["role"] == "approver"), None)
-        rows.sort(key=lambda r: (r["role"] != "approver", r["id"]))
-        return {**document_view(doc), "recipients": [_decision_view(r) for r in rows],
-                "my_role": "approver" if approver else "cc",
-                "can_decide": bool(approver and approver["decision"] is None and doc["status"] == "open")}
-
-    async def inbox(self, tenant: Tenant, account_id: int) -> list[dict[str, Any]]:
-        """Open documents of this login: approvals still waiting, then decided ones, then copies."""
-        rows = await self.storage.fetchall(
-            "SELECT d.doc_id, d.type, d.title, d.created_at, r.role, r.decision FROM document_recipients r"
-            " JOIN documents d ON d.id = r.document_id WHERE r.tenant_id = ? AND r.account_id = ? AND r.active = 1"
-            " AND d.status = 'open' ORDER BY d.created_at DESC, d.id DESC", (tenant.id, account_id))
-        items: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            status = "cc" if r["role"] == "cc" else ("decided" if r["decision"] else "waiting")
-            if r["doc_id"] in items and items[r["doc_id"]]["role"] == "approver":
-                continue  # an approver who is also copied sees the document once, as approver
-            items[r["doc_id"]] = {"id": r["doc_id"], "type": r["type"], "title": r["title"], "role": r["role"],
-                                  "status": status, "created_at": iso(r["created_at"])}
-        order = {"waiting": 0, "decided": 1, "cc": 2}
-        return sorted(items.values(), key=lambda item: order[item["status"]])
 
     async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
         """Approvals waiting for the account bound to `openid`; None when nobody is bound to it."""
