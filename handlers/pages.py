@@ -124,12 +124,12 @@ class RegisterPage(PageHandler):
 
 
 class InboxPage(PageHandler):
-    template_name, page, script, needs_session = "inbox.html", "inbox", "docs.js", True
+    template_name, page, script, needs_session = "inbox.html", "inbox", "inbox.js", True
 
     async def get(self, slug: str) -> None:
         tenant = await self.open_page(slug, "inbox")
         if tenant is not None:
-            self.render_page(tenant, "inbox")
+            self.render_page(tenant, "inbox", retention_days=tenant.phone["retention_days"])
 
 
 class DocPage(PageHandler):

@@ -57,12 +57,19 @@
     return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + time;
   }
 
+  // Times of the phone's API come in the tenant's time zone (the server chose it): shown as written,
+  // never moved to the phone's own zone or compared with its clock.
   function dateTime(iso) {
-    var d = parseTime(iso);
-    if (!d) { return iso || ""; }
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes());
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(String(iso || ""));
+    return m ? m[1] + " " + m[2] : String(iso || "");
   }
+
+  // What a document's state and a person's decision are called on every page.
+  var LABELS = {
+    state: { approved: "已通过", rejected: "已驳回", withdrawn: "已撤回", decided: "已处理", waiting: "待我审批",
+      open: "审批中", cc: "抄送" },
+    decision: { approve: "同意", reject: "驳回" }
+  };
 
   function errorOf(res) {
     return (res.data && res.data.error) || { code: res.status >= 500 ? "unavailable" : "invalid", message: "", details: {} };
@@ -144,6 +151,6 @@
   window.gw = {
     body: body, base: base, $: $, api: api, hhmm: hhmm, dateTime: dateTime, errorOf: errorOf,
     errorText: errorText, show: show, make: make, clear: clear, toEntry: toEntry, sessionGone: sessionGone,
-    busy: busy, chinesePart: chinesePart
+    busy: busy, chinesePart: chinesePart, labels: LABELS
   };
 }());
