@@ -59,6 +59,8 @@ async def test_history_lists_what_was_handled_newest_first_and_pages(env):
                 "cc", "approved", False)
             assert items["PO-6"]["role"] == "approver"  # approver and copied: shown once, as approver
 
+            one = await _history(alice, "?limit=1")
+            assert [(i["id"], i["role"]) for i in one["items"]] == [("PO-6", "approver")] and one["next_after"] == "PO-6"
             first = await _history(alice, "?limit=2")
             assert [i["id"] for i in first["items"]] == ["PO-6", "PO-5"] and first["next_after"] == "PO-5"
             second = await _history(alice, "?limit=2&after=PO-5")

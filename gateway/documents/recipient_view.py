@@ -139,6 +139,7 @@ class RecipientView:
                 raise Invalid("after must be a document id from a previous page", {"field": "after"})
         now = self.clock.now()
         # An account holds at most two rows of a document (approver and cc): twice the page finds enough.
+        # Ordered on the index alone (no sort by role), so a page reads only the rows it returns.
         rows = await self.storage.fetchall(
             "SELECT r.document_id, r.role, r.decision, r.decided_at, d.doc_id, d.type, d.title, d.status,"
             " d.closed_at, (SELECT MAX(c.created_at) FROM document_comments c WHERE c.tenant_id = r.tenant_id"
@@ -146,15 +147,16 @@ class RecipientView:
             " FROM document_recipients r JOIN documents d ON d.id = r.document_id"
             " WHERE r.tenant_id = ? AND r.account_id = ? AND r.active = 1 AND r.document_id < ?"
             " AND (d.closed_at IS NULL OR d.closed_at >= ?)"
-            " AND (r.decision IS NOT NULL OR d.status <> 'open' OR EXISTS (SELECT 1 FROM document_comments c"
-            " WHERE c.tenant_id = r.tenant_id AND c.account_id = r.account_id AND c.document_id = r.document_id))"
-            " ORDER BY r.document_id DESC, r.role LIMIT ?",
+            " AND (r.decision IS NOT NULL OR d.status <> 'open' OR (SELECT 1 FROM document_comments c"
+            " WHERE c.tenant_id = r.tenant_id AND c.account_id = r.account_id AND c.document_id = r.document_id"
+            " LIMIT 1) IS NOT NULL)"
+            " ORDER BY r.document_id DESC LIMIT ?",
             (tenant.id, account_id, before if before is not None else 2 ** 62, retention_cutoff(tenant, now),
              2 * (page.limit + 1)))
         zone = tenant.time_zone
         items: dict[int, dict[str, Any]] = {}
-        for r in rows:  # 'approver' sorts before 'cc': a document's first row is the one to show
-            if r["document_id"] in items:
+        for r in rows:  # a document's approver row is the one to show (a cut-off last one only says "more")
+            if r["document_id"] in items and r["role"] != "approver":
                 continue
             items[r["document_id"]] = {
                 "id": r["doc_id"], "type": r["type"], "title": r["title"], "role": r["role"],
