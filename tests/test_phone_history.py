@@ -123,6 +123,11 @@ async def test_times_in_the_tenant_time_zone_and_settings_checked(env):
             assert doc["created_at"][-6:] in ("-05:00", "-04:00")
             inbox = (await alice.get("/wx/acme/api/inbox")).json["documents"]
             assert inbox[0]["created_at"][-6:] in ("-05:00", "-04:00")
+            # A time at the edge of the calendar is shown as the business system wrote it.
+            await g.request("PUT", "/api/v1/acme/documents/PO-2", document(["alice"],
+                            submitted_at="9999-12-31T23:59:59-12:00"), token=key)
+            edge = await alice.get("/wx/acme/api/documents/PO-2")
+            assert edge.status == 200 and edge.json["submitted_at"] == "9999-12-31T23:59:59-12:00"
             # The tenant API keeps UTC.
             assert (await g.request("GET", "/api/v1/acme/documents/PO-1", token=key)).json["created_at"].endswith(
                 "+00:00")

@@ -57,4 +57,7 @@ def local_text_iso(text: str, zone_name: str) -> str:
         return text
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(zone(zone_name)).isoformat(timespec="seconds")
+    try:
+        return moment.astimezone(zone(zone_name)).isoformat(timespec="seconds")
+    except OverflowError:  # a time at the edge of year 1 or 9999 has no local time in every zone
+        return text
