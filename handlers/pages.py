@@ -8,6 +8,7 @@ from typing import Any
 import tornado.web
 
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
+from gateway.platform.phone_settings import DEFAULT_PHONE, local_iso
 from gateway.accounts.sessions import Session
 from handlers.base import DOC, SLUG, error_status
 from handlers.session import SessionHandler
@@ -74,6 +75,14 @@ class PageHandler(SessionHandler):
             self.redirect(page_path(slug, "password"))
             return None
         return tenant
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        # The tenant's zone and today's date in it: the pages print times in it, never in the phone's.
+        namespace = super().get_template_namespace()
+        tenant = self.gw.registry.get(self.path_kwargs.get("slug", ""))
+        zone_name = tenant.time_zone if tenant is not None else DEFAULT_PHONE["time_zone"]
+        namespace.update(time_zone=zone_name, today=local_iso(self.gw.clock.now(), zone_name)[:10])
+        return namespace
 
     def render_page(self, tenant: Tenant, here: str, template: str | None = None, **values: Any) -> None:
         self.xsrf_token  # sets the _xsrf cookie that app.js echoes as X-XSRFToken

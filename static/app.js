@@ -48,13 +48,32 @@
     return isNaN(d.getTime()) ? null : d;
   }
 
+  // The wall-clock parts of a moment in the tenant's zone (the page says which; the phone's own zone is
+  // not asked), as [year-month-day, month, day, "HH:MM"].
+  function inTenantZone(d) {
+    var zone = body.getAttribute("data-time-zone") || "Asia/Shanghai";
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(d).forEach(function (p) {
+        parts[p.type] = p.value;
+      });
+      return [parts.year + "-" + parts.month + "-" + parts.day, parseInt(parts.month, 10), parseInt(parts.day, 10),
+        parts.hour + ":" + parts.minute];
+    } catch (e) {
+      return [d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()), d.getMonth() + 1, d.getDate(),
+        pad(d.getHours()) + ":" + pad(d.getMinutes())];
+    }
+  }
+
+  // A time of the JSON API (e.g. a lock's end) as "21:35" on the tenant's today (the server's date in
+  // the tenant's zone, written into the page), else "12月8日 21:35".
   function hhmm(iso) {
     var d = parseTime(iso);
     if (!d) { return ""; }
-    var today = new Date();
-    var time = pad(d.getHours()) + ":" + pad(d.getMinutes());
-    if (d.toDateString() === today.toDateString()) { return time; }
-    return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + time;
+    var local = inTenantZone(d);
+    if (local[0] === body.getAttribute("data-today")) { return local[3]; }
+    return local[1] + "月" + local[2] + "日 " + local[3];
   }
 
   // Times of the phone's API come in the tenant's time zone (the server chose it): shown as written,

@@ -192,3 +192,28 @@ class _Stack:
 async def _xsrf(page: Any) -> str:
     cookies = await page.context.cookies()
     return next(c["value"] for c in cookies if c["name"] == "_xsrf")
+
+
+async def test_lock_time_on_the_login_page_is_the_tenants(env):
+    """The login page prints a lock's end in the tenant's zone (and 'today' is the tenant's), not
+    in the phone's: the phone here runs on Los Angeles time."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from test_pages_browser import login_message
+    async with wechat_env(env, reachable=True, policy={"max_login_failures": 2, "lockout_minutes": 15}) as wx, \
+            phone_page() as (page, _):
+        await wx.put_account("zhangsan", PASSWORD, name="张三")
+        await wx.use_openid("acme", OPENID)
+        await open_login(page, _Stack(wx))
+        assert await page.get_attribute("body", "data-time-zone") == "Asia/Shanghai"
+        first = ""
+        for attempt in range(2):
+            await submit_login(page, "zhangsan", f"wrong-password-{attempt}")
+            first = await login_message(page, first)
+        await submit_login(page, "zhangsan", PASSWORD)
+        text = await login_message(page, first)
+        locked_until = (await wx.tenant_api("GET", "/accounts/zhangsan")).json["locked_until"]
+        until = datetime.fromisoformat(locked_until).astimezone(ZoneInfo("Asia/Shanghai"))
+        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        when = until.strftime("%H:%M") if until.date() == today else f"{until.month}月{until.day}日 {until:%H:%M}"
+        assert text == f"账号已锁定，请于 {when} 后再试。", text
