@@ -27,7 +27,10 @@
   function fillList(name, docs, labelOf) {
     var list = $("list-" + name);
     clear(list);
-    docs.forEach(function (doc) { list.appendChild(item(doc, [dateTime(doc.created_at), labelOf(doc)])); });
+    docs.forEach(function (doc) {
+      list.appendChild(item(doc, [doc.applicant_name ? doc.applicant_name + " 提交" : "", dateTime(doc.created_at),
+        labelOf(doc)]));
+    });
     list.hidden = docs.length === 0;
     var empty = $("empty-" + name);
     if (empty) { empty.hidden = docs.length > 0; }

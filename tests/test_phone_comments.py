@@ -120,6 +120,8 @@ async def test_names_collide_state_follows_the_business_system_and_hints_fit_the
             po = (await lisi.get("/wx/acme/api/documents/PO-1")).json
             assert po["applicant_name"] == "外部供应商" and "采购" in po["hints"]["decision"]
             assert [x["display"] for x in po["recipients"]] == ["李四"]
+            inbox = {d["id"]: d for d in (await lisi.get("/wx/acme/api/inbox")).json["documents"]}
+            assert (inbox["LV-1"]["applicant_name"], inbox["PO-1"]["applicant_name"]) == ("王五", "外部供应商")
 
             first, second = phones["zhangsan"], phones["zhangsan2"]
             assert (await first.get("/wx/acme/api/documents/LV-1")).json["my_state"] == "waiting"

@@ -114,6 +114,7 @@ async def test_inbox_history_document_timeline_and_comment(env):
         waiting = await texts(page, "#list-wait .title")
         assert waiting == ["费用报销客户招待费报销", "采购申请办公电脑采购（10 台）"]  # newest first
         assert await texts(page, "#list-cc .title") == ["请假申请年假 3 天（12 月 15-17 日）"]
+        assert all(m.startswith("赵敏 提交 · ") for m in await texts(page, "#list-wait .meta"))
         assert await page.is_hidden("#panel-history")
         await shot(page, "phone-inbox")
 

@@ -115,7 +115,7 @@ class RecipientView:
     async def inbox(self, tenant: Tenant, account_id: int) -> list[dict[str, Any]]:
         """Open documents of this account: approvals still waiting, then decided ones, then copies."""
         rows = await self.storage.fetchall(
-            "SELECT d.doc_id, d.type, d.title, d.created_at, r.role, r.decision FROM document_recipients r"
+            "SELECT d.doc_id, d.type, d.title, d.applicant, d.created_at, r.role, r.decision FROM document_recipients r"
             " JOIN documents d ON d.id = r.document_id WHERE r.tenant_id = ? AND r.account_id = ? AND r.active = 1"
             " AND d.status = 'open' ORDER BY d.created_at DESC, d.id DESC", (tenant.id, account_id))
         items: dict[str, dict[str, Any]] = {}
@@ -124,9 +124,20 @@ class RecipientView:
             if r["doc_id"] in items and items[r["doc_id"]]["role"] == "approver":
                 continue  # an approver who is also copied sees the document once, as approver
             items[r["doc_id"]] = {"id": r["doc_id"], "type": r["type"], "title": r["title"], "role": r["role"],
-                                  "status": status, "created_at": local_iso(r["created_at"], tenant.time_zone)}
+                                  "status": status, "created_at": local_iso(r["created_at"], tenant.time_zone),
+                                  "applicant": r["applicant"]}
+        names = await self._applicant_names(tenant, [item["applicant"] for item in items.values()])
+        for item in items.values():
+            item["applicant_name"] = names.get(item["applicant"], item["applicant"])
         order = {"waiting": 0, "decided": 1, "cc": 2}
         return sorted(items.values(), key=lambda item: order[item["status"]])
+
+    async def _applicant_names(self, tenant: Tenant, applicants: list[str]) -> dict[str, str]:
+        """Applicants that are logins of the tenant, by their names (one directory query)."""
+        if not applicants:
+            return {}
+        found = await self.people.recipients(tenant, list(dict.fromkeys(applicants)))
+        return {login: who.name for login, who in found.items() if who.status is not None and who.name}
 
     async def history(self, tenant: Tenant, account_id: int, page: Page) -> dict[str, Any]:
         """What this account handled (decided or commented on) and every closed document it received
