@@ -81,7 +81,7 @@ class PageHandler(SessionHandler):
         namespace = super().get_template_namespace()
         tenant = self.gw.registry.get(self.path_kwargs.get("slug", ""))
         zone_name = tenant.time_zone if tenant is not None else DEFAULT_PHONE["time_zone"]
-        namespace.update(time_zone=zone_name, today=local_iso(self.gw.clock.now(), zone_name)[:10])
+        namespace.update(time_zone=zone_name, today=(local_iso(self.gw.clock.now(), zone_name) or "")[:10])
         return namespace
 
     def render_page(self, tenant: Tenant, here: str, template: str | None = None, **values: Any) -> None:
