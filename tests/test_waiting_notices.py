@@ -126,3 +126,33 @@ async def test_a_bind_racing_with_the_put_still_releases(env):
         assert r.json["notifications"][0]["status"] == "unbound"  # what the PUT saw
         assert await _settle(wx, "PO-9") == [("bob", "approver", "sent")]
         assert len(await _sent_to(wx, "o_bob")) == 1
+
+
+async def test_the_look_after_the_bind_commits_releases_a_row_written_meanwhile(env):
+    """A PUT that committed after the bind's own look, and looked again before the bind committed,
+    left an `unbound` row of a bound account: the bind's look after its commit releases it."""
+    async with wechat_env(env, reachable=True) as wx:
+        await wx.put_account("bob", PASSWORD, name="鲍勃")
+        await wx.sim.add_user(wx.app_id, "o_bob")
+        gw, tenant = wx.g.gw, wx.tenant
+        people = gw.documents.people
+        before = await people.recipients(tenant, ["bob"])  # what both of the PUT's looks saw: unbound
+        await gw.bindings.bind(tenant, before["bob"].account_id, "bob", "o_bob", "test")
+
+        class Stale:
+            async def recipients(self, t, logins):  # type: ignore[no-untyped-def]
+                return before
+
+            def __getattr__(self, name):  # type: ignore[no-untyped-def]
+                return getattr(people, name)
+
+        gw.documents.people = Stale()  # type: ignore[assignment]
+        r = await wx.tenant_api("PUT", "/documents/PO-7", document(["bob"]))
+        assert r.json["notifications"][0]["status"] == "unbound"
+        await asyncio.sleep(0.3)
+        assert await _deliveries(wx, "PO-7") == [("bob", "approver", "unbound")]
+        await gw.waiting.after_bound(tenant, before["bob"].account_id, 0)
+        assert await _settle(wx, "PO-7") == [("bob", "approver", "sent")]
+        await gw.waiting.after_bound(tenant, before["bob"].account_id, 0)  # again: nothing more
+        await asyncio.sleep(0.3)
+        assert len(await _sent_to(wx, "o_bob")) == 1

@@ -23,11 +23,12 @@ BIND_ATTEMPTS = 4
 
 class BindFollower(Protocol):
     """Told of every new binding inside its transaction (documents queue the notifications that
-    waited for it), then woken once the transaction committed, when it had work."""
+    waited for it), and once more after the commit (for work written meanwhile by a transaction
+    that could not see the binding yet)."""
 
     async def account_bound(self, ex: Executor, tenant: Tenant, account_id: int) -> int: ...
 
-    def wake(self) -> None: ...
+    async def after_bound(self, tenant: Tenant, account_id: int, queued: int) -> None: ...
 
 
 class BindRefused(Exception):
@@ -66,8 +67,8 @@ class BindingStore:
                 async with self.storage.transaction() as tx:
                     binding_id, created = await self._bind(tx, tenant, account_id, login, openid, actor,
                                                            password_hash, require_active)
-                    woken = [f for f in (self._followers if created else [])
-                             if await f.account_bound(tx, tenant, account_id)]
+                    queued = [await f.account_bound(tx, tenant, account_id)
+                              for f in (self._followers if created else [])]
                 break
             except StorageError as exc:
                 if not _is_race(exc) or attempt == BIND_ATTEMPTS - 1:
@@ -75,8 +76,11 @@ class BindingStore:
                         raise Unavailable("the sign-in collided with another one; try again") from None
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
-        for follower in woken:
-            follower.wake()
+        for follower, count in zip(self._followers, queued):
+            try:
+                await follower.after_bound(tenant, account_id, count)
+            except Exception:  # the binding stands; what it would have released waits for the next
+                log.exception("a follower of new bindings failed after the commit")
         if created:
             await self.state.set(tenant.id, "first_binding", True)
         return binding_id

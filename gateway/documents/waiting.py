@@ -36,8 +36,12 @@ class WaitingNotices:
         async with self.storage.transaction() as tx:
             queued = await self.account_bound(tx, tenant, account_id)
         if queued:
-            self.wake()
+            self.workers.wake()
         return queued
 
-    def wake(self) -> None:
-        self.workers.wake()
+    async def after_bound(self, tenant: Tenant, account_id: int, queued: int) -> None:
+        """Once the bind committed: look again, for a row a document PUT committed after the bind's
+        own look (that PUT's own second look may have run before the bind committed), then wake
+        the workers. With the PUT's look after its commit, one of the two always sees the other."""
+        if await self.release(tenant, account_id) == 0 and queued:
+            self.workers.wake()
