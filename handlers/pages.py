@@ -9,6 +9,7 @@ import tornado.web
 
 from gateway.platform.errors import NotFound
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
+from gateway.platform.phone_settings import DEFAULT_PHONE, local_iso
 from gateway.accounts.sessions import Session
 from handlers.base import DOC, SLUG, error_status
 from handlers.error_pages import render_error
@@ -68,6 +69,14 @@ class PageHandler(SessionHandler):
             return None
         return tenant
 
+    def get_template_namespace(self) -> dict[str, Any]:
+        # The tenant's zone and today's date in it: the pages print times in it, never in the phone's.
+        namespace = super().get_template_namespace()
+        tenant = self.gw.registry.get(self.path_kwargs.get("slug", ""))
+        zone_name = tenant.time_zone if tenant is not None else DEFAULT_PHONE["time_zone"]
+        namespace.update(time_zone=zone_name, today=(local_iso(self.gw.clock.now(), zone_name) or "")[:10])
+        return namespace
+
     def render_page(self, tenant: Tenant, here: str, template: str | None = None, **values: Any) -> None:
         self.xsrf_token  # sets the _xsrf cookie that app.js echoes as X-XSRFToken
         self.render(template or self.template_name, page=self.page, script=self.script, slug=tenant.slug,
@@ -120,12 +129,12 @@ class RegisterPage(PageHandler):
 
 
 class InboxPage(PageHandler):
-    template_name, page, script, needs_session = "inbox.html", "inbox", "docs.js", True
+    template_name, page, script, needs_session = "inbox.html", "inbox", "inbox.js", True
 
     async def get(self, slug: str) -> None:
         tenant = await self.open_page(slug, "inbox")
         if tenant is not None:
-            self.render_page(tenant, "inbox")
+            self.render_page(tenant, "inbox", retention_days=tenant.phone["retention_days"])
 
 
 class DocPage(PageHandler):

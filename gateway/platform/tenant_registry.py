@@ -26,7 +26,7 @@ POLL_SECONDS = 2.0
 TENANT_DATA_TABLES = ("outbox", "document_attachments", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
                       "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
                       "login_failures", "console_accounts", "console_sessions", "bind_qr",
-                      "account_sign_ins", "component_authorizers")
+                      "account_sign_ins", "component_authorizers", "document_comments")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
