@@ -135,7 +135,7 @@ class Gateway:
         self.document_list = DocumentListing(self.storage)
         self.recipient_view = RecipientView(self.storage, self.clock, self.directory)
         self.comments = Comments(self.storage, self.clock, self.audit, self.events, self.directory, self.delivery)
-        self.document_files = DocumentFiles(self.storage)
+        self.document_files = DocumentFiles(self.storage, self.clock)
         self.attachment_fetcher = AttachmentFetcher(sec.allow_private_webhooks, settings.delivery.attachment_timeout)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 

@@ -214,7 +214,8 @@ async def test_lock_time_on_the_login_page_is_the_tenants(env):
         await submit_login(page, "zhangsan", PASSWORD)
         text = await login_message(page, first)
         locked_until = (await wx.tenant_api("GET", "/accounts/zhangsan")).json["locked_until"]
-        until = datetime.fromisoformat(locked_until).astimezone(ZoneInfo("Asia/Shanghai"))
-        today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-        when = until.strftime("%H:%M") if until.date() == today else f"{until.month}月{until.day}日 {until:%H:%M}"
+        # The server words it: up to the next whole minute, with the date, in the tenant's zone.
+        seconds = datetime.fromisoformat(locked_until).timestamp()
+        until = datetime.fromtimestamp(-(-int(seconds) // 60) * 60, ZoneInfo("Asia/Shanghai"))
+        when = f"{until.month}月{until.day}日 {until:%H:%M}（北京时间）"
         assert text == f"账号已锁定，请于 {when} 后再试。", text

@@ -14,11 +14,10 @@ from gateway.platform.clock import Clock
 from gateway.platform.errors import Invalid, NotFound
 from gateway.platform.links import DOC_ID_RE
 from gateway.platform.pagination import Page, page_result
-from gateway.platform.phone_settings import local_iso, local_text_iso
+from gateway.platform.phone_settings import local_iso, local_text_iso, retention_cutoff
 from gateway.platform.tenant import Tenant
 from gateway.storage import Executor, Row, Storage
 
-DAY = 86400.0
 
 
 @dataclass
@@ -37,11 +36,6 @@ class Opened:
         return "approver" if self.approver is not None else "cc"
 
 
-def retention_cutoff(tenant: Tenant, now: float) -> float:
-    """Documents closed before this moment are gone from the phone."""
-    return now - int(tenant.phone["retention_days"]) * DAY
-
-
 async def open_for(ex: Executor, storage: Storage, tenant: Tenant, doc_id: str, account_id: int, now: float,
                    lock: bool = False) -> Opened:
     """The document if this account is one of its recipients and it is open or still kept; else 404."""
@@ -52,7 +46,7 @@ async def open_for(ex: Executor, storage: Storage, tenant: Tenant, doc_id: str, 
     rows = await ex.fetchall("SELECT * FROM document_recipients WHERE document_id = ? AND active = 1 ORDER BY id",
                              (doc["id"],)) if doc else []
     mine = [r for r in rows if r["account_id"] == account_id]
-    if doc is None or not mine or (doc["closed_at"] is not None and doc["closed_at"] < retention_cutoff(tenant, now)):
+    if doc is None or not mine or (doc["closed_at"] is not None and doc["closed_at"] < retention_cutoff(tenant.phone, now)):
         raise NotFound("no such document", {"doc_id": doc_id})
     return Opened(doc, rows, mine)
 
@@ -162,7 +156,7 @@ class RecipientView:
             " WHERE c.tenant_id = r.tenant_id AND c.account_id = r.account_id AND c.document_id = r.document_id"
             " LIMIT 1) IS NOT NULL)"
             " ORDER BY r.document_id DESC LIMIT ?",
-            (tenant.id, account_id, before if before is not None else 2 ** 62, retention_cutoff(tenant, now),
+            (tenant.id, account_id, before if before is not None else 2 ** 62, retention_cutoff(tenant.phone, now),
              2 * (page.limit + 1)))
         zone = tenant.time_zone
         items: dict[int, dict[str, Any]] = {}

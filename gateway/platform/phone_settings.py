@@ -61,3 +61,8 @@ def local_text_iso(text: str, zone_name: str) -> str:
         return moment.astimezone(zone(zone_name)).isoformat(timespec="seconds")
     except OverflowError:  # a time at the edge of year 1 or 9999 has no local time in every zone
         return text
+
+
+def retention_cutoff(phone: dict[str, Any], now: float) -> float:
+    """Documents closed before this moment are gone from the phone (the tenant's `phone` settings)."""
+    return now - int(phone["retention_days"]) * 86400.0
