@@ -278,6 +278,9 @@ class TenantRegistry:
                 tenant = await self._locked(tx, slug)
                 merged = merge_patch(self.editable_body(tenant), patch)
                 problems = tenant_problems(merged, self.allow_private_webhooks, creating=False)
+                if tenant.authorization and (merged.get("wechat") or {}).get("app_id") != tenant.app_id:
+                    # The account is the one WeChat's authorization names; another AppID would not be.
+                    problems.append("wechat.app_id cannot change while the tenant is connected by authorization")
                 if problems:
                     raise Invalid("the change is not valid", {"problems": problems})
                 config, sec = self._split(merged, tenant.secrets)
