@@ -36,9 +36,12 @@ from gateway.console.sessions import ConsoleSessions
 from gateway.console.test_event import TestEventSender
 from gateway.documents.attachment_fetch import AttachmentFetcher
 from gateway.documents.attachments import DocumentFiles
+from gateway.documents.comments import Comments
 from gateway.documents.listing import DocumentListing
 from gateway.documents.outbox import Outbox
+from gateway.documents.recipient_view import RecipientView
 from gateway.documents.service import DocumentService
+from gateway.documents.waiting import WaitingNotices
 from gateway.documents.template_sender import TemplateSender
 from gateway.documents.webhook_control import WebhookControl
 from gateway.documents.webhooks import WebhookSender
@@ -130,10 +133,14 @@ class Gateway:
         workers = 1 if self.storage.dialect == "sqlite" else max(1, settings.delivery.workers)
         self.delivery = Delivery(self.outbox, self.sender, self.webhooks, self.clock, self.registry, self.metrics,
                                  workers)
+        self.waiting = WaitingNotices(self.storage, self.clock, self.outbox, self.delivery)
+        self.bindings.follow_binds(self.waiting)  # a new binding releases the notifications waiting for it
         self.documents = DocumentService(self.storage, self.clock, self.audit, self.events, self.outbox,
-                                         self.directory, self.delivery, sec.allow_private_webhooks)
+                                         self.directory, self.delivery, self.waiting, sec.allow_private_webhooks)
         self.document_list = DocumentListing(self.storage)
-        self.document_files = DocumentFiles(self.storage)
+        self.recipient_view = RecipientView(self.storage, self.clock, self.directory)
+        self.comments = Comments(self.storage, self.clock, self.audit, self.events, self.directory, self.delivery)
+        self.document_files = DocumentFiles(self.storage, self.clock)
         self.attachment_fetcher = AttachmentFetcher(sec.allow_private_webhooks, settings.delivery.attachment_timeout)
         self.webhook_control = WebhookControl(self.storage, self.clock, self.audit, self.delivery.wake_webhooks)
 

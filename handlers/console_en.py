@@ -137,6 +137,12 @@ EN: dict[str, str] = {
     "服务器配置（与微信后台一致）": "Server configuration (same as in WeChat)", "令牌 (Token)": "Token",
     "消息加解密密钥 (EncodingAESKey)": "EncodingAESKey", "更换后，旧密钥在微信改用新密钥前仍然有效。":
         "After a change the old key keeps working until WeChat uses the new one.",
+    "手机端": "Phone pages", "已结束单据在手机端保留天数": "Days closed documents stay on the phone",
+    "单据结束后，审批人和抄送人在“已处理”里还能查看这么多天，之后手机端不再显示。":
+        "After a document closes its approvers and CC recipients can still read it under History this many days.",
+    "手机端显示时区": "Time zone of the phone pages",
+    "手机页面上的时间都按这个时区显示，与手机自己的时区无关。":
+        "Every time on the phone pages is shown in this zone, whatever the phone's own.",
     "消息加解密方式": "Message encryption", "明文模式": "Plain", "兼容模式": "Compatible", "安全模式（推荐）": "Safe (recommended)",
     "原始 ID": "Original ID", "保存设置": "Save settings", "人员档案登录列": "Login column of the staff file",
     "人员档案职位列": "Position column of the staff file", "人员档案姓名列": "Name column of the staff file",

@@ -7,9 +7,10 @@ import json
 
 from gateway.console.health import beijing_time
 from gateway.console.logs import LogListing, LogQuery, to_the_second
-from gateway.platform.audit_kinds import actions_of
+from gateway.platform.audit_kinds import actions_of, label
 from gateway.platform.csv_export import csv_text
 from handlers.base import SLUG
+from handlers.console_en_import import EN_LOG_KINDS
 from handlers.console_tenant import TenantPage
 
 LOG = r"(?P<log>mobile|system)"
@@ -22,6 +23,9 @@ def detail_words(detail: dict) -> str:
 
 
 class LogPage(TenantPage):
+    def kind_words(self, action: str) -> str:
+        return EN_LOG_KINDS.get(action, action) if self.lang == "en" else label(action)
+
     def query(self, log: str) -> LogQuery:
         arg = self.get_query_argument
         return LogQuery.of(log, arg("since", ""), arg("until", ""), arg("person", ""), arg("kind", ""),
@@ -33,7 +37,8 @@ class LogPage(TenantPage):
         items, next_before = await self.gw.logs.page(tenant.id, query)
         self.render_console("logs.html", tenant=tenant, section=f"log-{log}", log=log, title=TITLES[log],
                             items=items, query=query, next_before=next_before, kinds=actions_of(log),
-                            when=beijing_time, detail_words=detail_words, recorded=bool(tenant.logging[log]))
+                            when=beijing_time, detail_words=detail_words, recorded=bool(tenant.logging[log]),
+                            kind_words=self.kind_words)
 
 
 class LogExport(LogPage):
@@ -46,7 +51,7 @@ class LogExport(LogPage):
         self.write(csv_text([(self.t("时间（北京时间）"), self.t("操作人"), self.t("类型"), self.t("对象"),
                               self.t("详情"), self.t("安全事件"), "action")], bom=True))
         async for chunk in listing.export(tenant.id, query):
-            self.write(csv_text([(to_the_second(e["at"]), e["actor"], self.t(e["label"]), e["subject"],
+            self.write(csv_text([(to_the_second(e["at"]), e["actor"], self.kind_words(e["action"]), e["subject"],
                                   detail_words(e["detail"]), self.t("是") if e["security"] else "", e["action"])
                                  for e in chunk]))
             await self.flush()

@@ -9,6 +9,7 @@ import tornado.web
 
 from gateway.platform.errors import NotFound
 from gateway.platform.links import clean_next, entry_path, login_path, page_path
+from gateway.platform.phone_settings import DEFAULT_PHONE, local_iso
 from gateway.accounts.sessions import Session
 from handlers.base import DOC, SLUG, error_status
 from handlers.error_pages import render_error
@@ -71,7 +72,11 @@ class PageHandler(SessionHandler):
     refused_login: str | None = None
 
     def get_template_namespace(self) -> dict[str, Any]:
+        # The tenant's zone and today's date in it: the pages print times in it, never in the phone's.
         namespace = super().get_template_namespace()
+        tenant = self.gw.registry.get(self.path_kwargs.get("slug", ""))
+        zone_name = tenant.time_zone if tenant is not None else DEFAULT_PHONE["time_zone"]
+        namespace.update(time_zone=zone_name, today=(local_iso(self.gw.clock.now(), zone_name) or "")[:10])
         namespace["refused_login"] = self.refused_login  # for refusal_notice.html
         return namespace
 
@@ -133,12 +138,12 @@ class RegisterPage(PageHandler):
 
 
 class InboxPage(PageHandler):
-    template_name, page, script, needs_session = "inbox.html", "inbox", "docs.js", True
+    template_name, page, script, needs_session = "inbox.html", "inbox", "inbox.js", True
 
     async def get(self, slug: str) -> None:
         tenant = await self.open_page(slug, "inbox")
         if tenant is not None:
-            self.render_page(tenant, "inbox")
+            self.render_page(tenant, "inbox", retention_days=tenant.phone["retention_days"])
 
 
 class DocPage(PageHandler):

@@ -201,7 +201,7 @@ async def start_demo(gw: Gateway) -> None:
     own = host if host not in ("", "0.0.0.0", "::") else "127.0.0.1"
     gateway = f"http://{own}:{gw.settings.server.port}"
     api = TenantApi(gateway, api_key)
-    receiver = Receiver(gw.registry.require(SLUG).secrets.webhook_secret, business_system(api), bind_code(api))
+    receiver = Receiver(gw.registry.require(SLUG).secrets.webhook_secret, make_code=bind_code(api))
     hook_server, hook_port = await start_receiver(own, receiver)
     gw.on_stop(_stopper(hook_server))
     receiver_url = f"http://{url_host}:{hook_port}/"
@@ -259,7 +259,7 @@ def walkthrough(login: str, receiver_url: str) -> str:
             f"2. 点底部菜单「待办数」：还没绑定时，回复提示先绑定。\n"
             f"3. 点回复里的链接，在打开的网页里用 {login} / {PASSWORD} 登录并绑定"
             f"（或在业务系统页面生成绑定二维码，用右边的「扫一扫」扫描）。\n"
-            f"4. 绑定后，业务系统重新发送张三的待办：聊天里出现「待审批提醒」卡片。\n"
+            f"4. 绑定后，网关发出等待张三绑定的待办通知：聊天里出现「待审批提醒」卡片。\n"
             f"5. 关闭网页，点卡片的「详情」，在单据页点「同意」。\n"
             f"6. 打开业务系统页面 {receiver_url} ，可以看到签名有效的审批结果。")
 
@@ -271,20 +271,6 @@ def bind_code(api: TenantApi) -> Callable[[str], Awaitable[dict[str, Any]]]:
             raise RuntimeError(f"bind-qr for {login} answered {status}")
         return dict(code)
     return make
-
-
-def business_system(api: TenantApi) -> Callable[[dict[str, Any]], Awaitable[None]]:
-    """What the demo's business system does with an event: a newly bound account gets its documents
-    sent again (a repeated PUT queues everyone whose earlier notification found them unbound)."""
-    async def react(event: dict[str, Any]) -> None:
-        if event.get("type") != "account.bound":
-            return
-        login = (event.get("data") or {}).get("login")
-        for doc in DOCUMENTS:
-            if login in doc["approvers"] or login in doc["cc"]:
-                path = f"/documents/{quote(doc['id'], safe='')}"
-                await api.call("PUT", path, {k: v for k, v in doc.items() if k != "id"})
-    return react
 
 
 def _stopper(server: HTTPServer) -> Callable[[], Awaitable[None]]:

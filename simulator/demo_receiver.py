@@ -1,12 +1,10 @@
 """The demo tenant's business system, as far as the demo needs one: a webhook receiver that checks
-each event's Standard Webhooks signature and lists what arrived on a page, the desktop's "bind by
-scanning" button (a bind-qr call), and a reaction to a newly bound account (demo.py sends its
-documents again, so its notification cards arrive)."""
+each event's Standard Webhooks signature and lists what arrived on a page, and the desktop's "bind by
+scanning" button (a bind-qr call)."""
 from __future__ import annotations
 
 import html
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -15,8 +13,6 @@ import tornado.netutil
 import tornado.web
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
-
-log = logging.getLogger("gateway.demo")
 
 _TYPES = {"document.decision": "审批结果", "account.bound": "微信绑定", "account.unbound": "解除绑定",
           "account.registered": "注册申请", "document.commented": "评论"}
@@ -32,9 +28,8 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Events as received, newest last; `on_event` runs for each correctly signed one."""
+    """Events as received, newest last."""
     secret: str
-    on_event: Callable[[dict[str, Any]], Awaitable[None]] | None = None
     # The desktop's "bind by scanning": POST bind-qr for a login, answered with the code.
     make_code: Callable[[str], Awaitable[dict[str, Any]]] | None = None
     received: list[Received] = field(default_factory=list)
@@ -69,12 +64,6 @@ class HookHandler(tornado.web.RequestHandler):
             self.set_status(400)
             return
         self.set_status(204)
-        self.finish()
-        if self.receiver.on_event is not None:
-            try:
-                await self.receiver.on_event(event)
-            except Exception as exc:
-                log.warning("demo business system could not react to %s (%s)", event.get("type"), exc)
 
 
 class BindQrHandler(tornado.web.RequestHandler):

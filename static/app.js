@@ -48,21 +48,47 @@
     return isNaN(d.getTime()) ? null : d;
   }
 
+  // The wall-clock parts of a moment in the tenant's zone (the page says which; the phone's own zone is
+  // not asked), as [year-month-day, month, day, "HH:MM"].
+  function inTenantZone(d) {
+    var zone = body.getAttribute("data-time-zone") || "Asia/Shanghai";
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("en-GB", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).formatToParts(d).forEach(function (p) {
+        parts[p.type] = p.value;
+      });
+      return [parts.year + "-" + parts.month + "-" + parts.day, parseInt(parts.month, 10), parseInt(parts.day, 10),
+        parts.hour + ":" + parts.minute];
+    } catch (e) {
+      return [d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()), d.getMonth() + 1, d.getDate(),
+        pad(d.getHours()) + ":" + pad(d.getMinutes())];
+    }
+  }
+
+  // A time of the JSON API (e.g. a lock's end) as "21:35" on the tenant's today (the server's date in
+  // the tenant's zone, written into the page), else "12月8日 21:35".
   function hhmm(iso) {
     var d = parseTime(iso);
     if (!d) { return ""; }
-    var today = new Date();
-    var time = pad(d.getHours()) + ":" + pad(d.getMinutes());
-    if (d.toDateString() === today.toDateString()) { return time; }
-    return (d.getMonth() + 1) + "月" + d.getDate() + "日 " + time;
+    var local = inTenantZone(d);
+    if (local[0] === body.getAttribute("data-today")) { return local[3]; }
+    return local[1] + "月" + local[2] + "日 " + local[3];
   }
 
+  // Times of the phone's API come in the tenant's time zone (the server chose it): shown as written,
+  // never moved to the phone's own zone or compared with its clock.
   function dateTime(iso) {
-    var d = parseTime(iso);
-    if (!d) { return iso || ""; }
-    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
-      pad(d.getHours()) + ":" + pad(d.getMinutes());
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(String(iso || ""));
+    return m ? m[1] + " " + m[2] : String(iso || "");
   }
+
+  // What a document's state and a person's decision are called on every page.
+  var LABELS = {
+    state: { approved: "已通过", rejected: "已驳回", withdrawn: "已撤回", decided: "已处理", waiting: "待我审批",
+      open: "审批中", cc: "抄送" },
+    decision: { approve: "同意", reject: "驳回" }
+  };
 
   function errorOf(res) {
     return (res.data && res.data.error) || { code: res.status >= 500 ? "unavailable" : "invalid", message: "", details: {} };
@@ -154,6 +180,6 @@
   window.gw = {
     body: body, base: base, $: $, api: api, hhmm: hhmm, dateTime: dateTime, errorOf: errorOf,
     errorText: errorText, show: show, make: make, clear: clear, toEntry: toEntry, sessionGone: sessionGone,
-    busy: busy, chinesePart: chinesePart
+    busy: busy, chinesePart: chinesePart, labels: LABELS
   };
 }());

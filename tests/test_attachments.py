@@ -288,3 +288,22 @@ async def test_a_phone_that_stops_reading_releases_the_business_system(env, monk
                 await asyncio.sleep(0.1)
             assert "finished" not in outcome and "dropped_at" in outcome  # let go, not held open
             writer.close()
+
+
+async def test_files_of_a_closed_document_follow_the_retention_period(env):
+    """A closed document's files stay reachable while the phone keeps the document, then 404
+    without asking the business system."""
+    async with Simulator() as sim, BusinessFiles({"/r.pdf": answer(PDF)}) as files:
+        async with env.gateway(wechat=sim.wechat(), **_settings()) as g:
+            key, phones = await _setup(g, sim, logins=("alice",))
+            listed = files_of(files, ("r.pdf", "/r.pdf", "application/pdf", len(PDF)))
+            await g.request("PUT", "/api/v1/acme/documents/PO-1", document(["alice"], attachments=listed), token=key)
+            await g.request("POST", "/api/v1/acme/documents/PO-1/close", {"status": "approved"}, token=key)
+            status, _, body = await fetch(g, phones["alice"], "/wx/acme/doc/PO-1/files/0")
+            assert status == 200 and body == PDF and files.hits == ["/r.pdf"]
+            tenant = g.gw.registry.require("acme")
+            await g.gw.storage.execute("UPDATE documents SET closed_at = closed_at - ? WHERE tenant_id = ?",
+                                       (181 * 86400, tenant.id))
+            status, _, body = await fetch(g, phones["alice"], "/wx/acme/doc/PO-1/files/0")
+            assert status == 404 and "单据不存在或您无权查看" in body.decode()
+            assert files.hits == ["/r.pdf"]

@@ -52,6 +52,10 @@ async def test_onboarding_from_nothing_to_first_notification_and_revocation(env)
         templates = tenant_body("newco")["templates"]
         r = await w.g.admin("PATCH", "/admin/api/tenants/newco", {"templates": templates})
         assert r.status == 200, r.text
+        # The AppID is the authorized account's: a PATCH cannot point the tenant at another one.
+        r = await w.g.admin("PATCH", "/admin/api/tenants/newco", {"wechat": {"app_id": "wx0000000000000bad"}})
+        assert r.status == 400 and "wechat.app_id" in str(r.json["error"]["details"]["problems"]), r.text
+        assert w.g.gw.registry.require("newco").app_id == NEW_APP
         await put_account(w.g, "newco", api_key, "li", name="李四")
         phone = Phone(w.g, "newco", sim=w.sim, app_id=NEW_APP)
         entry = await phone.get("/wx/newco/entry?next=inbox")

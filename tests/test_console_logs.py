@@ -144,3 +144,17 @@ async def test_date_range_across_days(env) -> None:
         assert await subjects(second_day, second_day) == ["new1"]
         assert await subjects(first_day, second_day) == ["new1", "old1"]
         assert await subjects(day(wx, -1), day(wx, -1)) == []
+
+
+async def test_log_kinds_in_english(env) -> None:
+    async with wechat_env(env) as wx:
+        await wx.put_account("zhang", name="张三")
+        phone = wx.phone()
+        assert (await phone.sign_in("zhang", PASSWORD, openid="o_zhang")).status == 200
+        await phone.api("logout")
+        admin = await admin_of(wx)
+        await admin.get("/console/lang?to=en&next=/console/t/acme/logs/mobile")
+        page = (await admin.get("/console/t/acme/logs/mobile")).text
+        assert ">Unbound<" in page and ">Signed in<" in page and "WeChat bound" in page and "登录成功" not in page
+        export = await admin.get("/console/t/acme/logs/mobile.csv")
+        assert "Signed in" in export.body.decode("utf-8-sig")

@@ -88,7 +88,8 @@ async def test_inbox_order_and_pending_count(env):
             assert inbox["account"] == {"login": "alice", "name": "Alice", "kind": "employee", "position": "工程师"}
             assert [(d["id"], d["role"], d["status"]) for d in inbox["documents"]] == [
                 ("A", "approver", "waiting"), ("C", "approver", "decided"), ("B", "cc", "cc")]
-            assert set(inbox["documents"][0]) == {"id", "type", "title", "role", "status", "created_at"}
+            assert set(inbox["documents"][0]) == {"id", "type", "title", "role", "status", "created_at",
+                                                  "applicant", "applicant_name"}  # the last two: README
             view = (await alice.request("GET", "/wx/acme/api/documents/B")).json
             assert view["my_role"] == "cc" and view["can_decide"] is False and "delivery" not in str(view)
             tenant = g.gw.registry.get("acme")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock
@@ -18,6 +19,16 @@ log = logging.getLogger(__name__)
 
 REASONS = ("logout", "password_changed", "password_reset", "admin_unbind", "departed", "rebound", "switched")
 BIND_ATTEMPTS = 4
+
+
+class BindFollower(Protocol):
+    """Told of every new binding inside its transaction (documents queue the notifications that
+    waited for it), and once more after the commit (for work written meanwhile by a transaction
+    that could not see the binding yet)."""
+
+    async def account_bound(self, ex: Executor, tenant: Tenant, account_id: int) -> int: ...
+
+    async def after_bound(self, tenant: Tenant, account_id: int, queued: int) -> None: ...
 
 
 class BindRefused(Exception):
@@ -38,6 +49,11 @@ class BindingStore:
     def __init__(self, storage: Storage, audit: AuditLog, events: EventLog, state: TenantState,
                  clock: Clock) -> None:
         self.storage, self.audit, self.events, self.state, self.clock = storage, audit, events, state, clock
+        self._followers: list[BindFollower] = []
+
+    def follow_binds(self, follower: BindFollower) -> None:
+        """Subscribe `follower` to new bindings (wired once by the composition root)."""
+        self._followers.append(follower)
 
     async def bind(self, tenant: Tenant, account_id: int, login: str, openid: str, actor: str,
                    password_hash: str | None = None, require_active: bool = False) -> int:
@@ -51,6 +67,8 @@ class BindingStore:
                 async with self.storage.transaction() as tx:
                     binding_id, created = await self._bind(tx, tenant, account_id, login, openid, actor,
                                                            password_hash, require_active)
+                    queued = [await f.account_bound(tx, tenant, account_id)
+                              for f in (self._followers if created else [])]
                 break
             except StorageError as exc:
                 if not _is_race(exc) or attempt == BIND_ATTEMPTS - 1:
@@ -58,6 +76,11 @@ class BindingStore:
                         raise Unavailable("the sign-in collided with another one; try again") from None
                     raise
                 await asyncio.sleep(0.01 * (attempt + 1))
+        for follower, count in zip(self._followers, queued):
+            try:
+                await follower.after_bound(tenant, account_id, count)
+            except Exception:  # the binding stands; what it would have released waits for the next
+                log.exception("a follower of new bindings failed after the commit")
         if created:
             await self.state.set(tenant.id, "first_binding", True)
         return binding_id

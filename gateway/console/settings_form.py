@@ -34,6 +34,8 @@ FIELDS: tuple[tuple[str, str, str, str], ...] = (
     ("encoding_aes_key", "wechat.encoding_aes_key", "消息加解密密钥 (EncodingAESKey)", "正好 43 位字母或数字"),
     ("message_mode", "wechat.message_mode", "消息加解密方式", "兼容模式和安全模式需要先填写 EncodingAESKey"),
     ("original_id", "wechat.original_id", "原始 ID", "gh_ 开头，后跟字母或数字"),
+    ("retention_days", "phone.retention_days", "已结束单据在手机端保留天数", "请填写 1 到 3650 之间的整数"),
+    ("time_zone", "phone.time_zone", "手机端显示时区", "请填写时区名称，例如 Asia/Shanghai"),
 )
 LABELS = {name: label for name, _, label, _ in FIELDS}
 _BY_PATH = sorted(((path, name, hint) for name, path, _, hint in FIELDS), key=lambda t: -len(t[0]))
@@ -104,6 +106,9 @@ def read_settings(form: Mapping[str, str], checked: Callable[[str], list[str]], 
                                                       if c in checked("password_classes")])
         _set(result.body, "logging.mobile", form.get("log_mobile") == "on")
         _set(result.body, "logging.system", form.get("log_system") == "on")
+    if "retention_days" in form:  # the phone's settings (their own card of the settings page)
+        _int(form, "retention_days", result, "phone.retention_days")
+        _set(result.body, "phone.time_zone", form.get("time_zone", "").strip())
     if creating:
         wechat = result.body.setdefault("wechat", {})
         wechat.setdefault("token", generate_token())
@@ -139,6 +144,7 @@ def current_values(tenant: Tenant) -> dict[str, Any]:
         "log_mobile": bool(tenant.logging["mobile"]), "log_system": bool(logging["system"]),
         "has_app_secret": bool(tenant.secrets.app_secret), "has_token": bool(tenant.secrets.token),
         "has_encoding_aes_key": bool(tenant.secrets.encoding_aes_key),
+        "retention_days": tenant.phone["retention_days"], "time_zone": tenant.phone["time_zone"],
     }
 
 

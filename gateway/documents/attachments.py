@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlparse
 
+from gateway.platform.clock import Clock
 from gateway.platform.errors import NotFound
 from gateway.platform.links import DOC_ID_RE
+from gateway.platform.phone_settings import retention_cutoff
 from gateway.platform.tenant import Tenant
 from gateway.platform.tenant_validation import is_private_host
 from gateway.storage import Executor, Storage
@@ -160,14 +162,17 @@ class DocumentFiles:
     """A document's attachments as its recipients reach them; anyone else is told there is no such
     document (404), whether it exists or not."""
 
-    def __init__(self, storage: Storage) -> None:
-        self.storage = storage
+    def __init__(self, storage: Storage, clock: Clock) -> None:
+        self.storage, self.clock = storage, clock
 
     async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> list[Attachment]:
+        """The files of a document this account receives, open or closed within the retention period."""
         row = await self.storage.fetchone(
             "SELECT d.id FROM documents d JOIN document_recipients r ON r.document_id = d.id"
-            " WHERE d.tenant_id = ? AND d.doc_id = ? AND r.tenant_id = ? AND r.account_id = ? AND r.active = 1",
-            (tenant.id, doc_id, tenant.id, account_id)) if DOC_ID_RE.match(doc_id) else None
+            " WHERE d.tenant_id = ? AND d.doc_id = ? AND r.tenant_id = ? AND r.account_id = ? AND r.active = 1"
+            " AND (d.closed_at IS NULL OR d.closed_at >= ?)",
+            (tenant.id, doc_id, tenant.id, account_id, retention_cutoff(tenant.phone, self.clock.now()))
+        ) if DOC_ID_RE.match(doc_id) else None
         if row is None:
             raise NotFound("no such document", {"doc_id": doc_id})
         return await load(self.storage, tenant.id, int(row["id"]))

@@ -1,5 +1,6 @@
 """Documents of a tenant with their approvers and CC recipients: idempotent upsert that queues
-each (document, recipient, role) notification once, decisions, closing, inbox queries."""
+each (document, recipient, role) notification once, decisions, closing, the 待办 count. What a
+recipient sees on the phone is recipient_view.py."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,9 @@ from typing import Any, Mapping
 from gateway.documents import attachments as files
 from gateway.documents.attachments import Attachment, parse_attachments
 from gateway.documents.outbox import Outbox
+from gateway.documents.recipient_view import open_for
 from gateway.documents.recipients import PeopleDirectory, Person, Wakeup
+from gateway.documents.waiting import WaitingNotices
 from gateway.platform.audit import AuditLog
 from gateway.platform.clock import Clock, iso
 from gateway.platform.events import EventLog
@@ -115,9 +118,10 @@ def _retryable(exc: StorageError) -> bool:
 
 class DocumentService:
     def __init__(self, storage: Storage, clock: Clock, audit: AuditLog, events: EventLog, outbox: Outbox,
-                 people: PeopleDirectory, workers: Wakeup, allow_private_files: bool = False) -> None:
+                 people: PeopleDirectory, workers: Wakeup, waiting: WaitingNotices,
+                 allow_private_files: bool = False) -> None:
         self.storage, self.clock, self.audit, self.events = storage, clock, audit, events
-        self.outbox, self.people, self.workers = outbox, people, workers
+        self.outbox, self.people, self.workers, self.waiting = outbox, people, workers, waiting
         self.allow_private_files = allow_private_files  # attachments on private networks ([security])
 
     async def _doc(self, ex: Executor, tenant: Tenant, doc_id: str, lock: bool = False) -> Row | None:
@@ -148,7 +152,18 @@ class DocumentService:
                 if attempt == 3 or not _retryable(exc):
                     raise
         self.workers.wake()
+        await self._bound_meanwhile(tenant, result[0]["notifications"])
         return result
+
+    async def _bound_meanwhile(self, tenant: Tenant, notifications: list[dict[str, str]]) -> None:
+        """An account that bound between the directory lookup and this PUT's commit found no
+        `unbound` row to release: look again, and release it here (the guard makes it once)."""
+        waiting = [n["login"] for n in notifications if n["status"] == "unbound"]
+        if not waiting:
+            return
+        for who in (await self.people.recipients(tenant, waiting)).values():
+            if who.status == "active" and who.openid and who.account_id is not None:
+                await self.waiting.release(tenant, who.account_id)
 
     async def _put_once(self, tenant: Tenant, doc_id: str, doc: DocumentInput,
                         found: Mapping[str, Person]) -> tuple[dict[str, Any], bool]:
@@ -278,7 +293,7 @@ class DocumentService:
                 raise Conflict("the document is already closed", {"status": doc["status"]})
 
     # ---- recipients (mobile) -----------------------------------------------------------------------
-    async def decide(self, tenant: Tenant, doc_id: str, account_id: int, login: str, body: Any) -> dict[str, Any]:
+    async def decide(self, tenant: Tenant, doc_id: str, account_id: int, login: str, body: Any) -> None:
         if not isinstance(body, dict) or not set(body) <= {"decision", "comment"}:
             raise Invalid("the body must be {\"decision\": \"approve|reject\", \"comment\": \"…\"}")
         decision, comment = body.get("decision"), body.get("comment") or ""
@@ -288,22 +303,17 @@ class DocumentService:
             raise Invalid(f"comment must be a text of at most {COMMENT_MAX} characters", {"field": "comment"})
         await self.storage.retrying(lambda: self._decide_once(tenant, doc_id, account_id, login, decision, comment))
         self.workers.wake_webhooks()
-        return await self.for_recipient(tenant, doc_id, account_id)
 
     async def _decide_once(self, tenant: Tenant, doc_id: str, account_id: int, login: str, decision: str,
                            comment: str) -> None:
         now = self.clock.now()
         async with self.storage.transaction() as tx:
-            doc = await self._require(tx, tenant, doc_id, lock=True)
-            mine = await tx.fetchall("SELECT * FROM document_recipients WHERE document_id = ? AND account_id = ?"
-                                     " AND active = 1", (doc["id"], account_id))
-            if not mine:
-                raise NotFound("no such document", {"doc_id": doc_id})
-            approver = next((r for r in mine if r["role"] == "approver"), None)
+            opened = await open_for(tx, self.storage, tenant, doc_id, account_id, now, lock=True)
+            approver = opened.approver
             if approver is None:
                 raise Conflict("only approvers decide on this document")
-            if doc["status"] != "open":
-                raise Conflict("the document is closed", {"status": doc["status"]})
+            if opened.doc["status"] != "open":
+                raise Conflict("the document is closed", {"status": opened.doc["status"]})
             done = await tx.execute("UPDATE document_recipients SET decision = ?, comment = ?, decided_at = ?,"
                                     " updated_at = ? WHERE id = ? AND decision IS NULL",
                                     (decision, comment, now, now, approver["id"]))
@@ -314,36 +324,6 @@ class DocumentService:
             await self.events.emit(tenant, "document.decision", data, ex=tx)
             await self.audit.record(tenant.id, login, "document.decision", doc_id,
                                        {"decision": decision}, ex=tx)
-
-    async def for_recipient(self, tenant: Tenant, doc_id: str, account_id: int) -> dict[str, Any]:
-        """The document as one of its recipients sees it; 404 for anyone else."""
-        doc = await self._doc(self.storage, tenant, doc_id) if DOC_ID_RE.match(doc_id) else None
-        rows = await self._recipient_rows(self.storage, doc["id"]) if doc else []
-        rows = [r for r in rows if r["active"]]
-        mine = [r for r in rows if r["account_id"] == account_id]
-        if doc is None or not mine:
-            raise NotFound("no such document", {"doc_id": doc_id})
-        approver = next((r for r in mine if r["role"] == "approver"), None)
-        rows.sort(key=lambda r: (r["role"] != "approver", r["id"]))
-        return {**document_view(doc), "recipients": [_decision_view(r) for r in rows],
-                "my_role": "approver" if approver else "cc",
-                "can_decide": bool(approver and approver["decision"] is None and doc["status"] == "open")}
-
-    async def inbox(self, tenant: Tenant, account_id: int) -> list[dict[str, Any]]:
-        """Open documents of this login: approvals still waiting, then decided ones, then copies."""
-        rows = await self.storage.fetchall(
-            "SELECT d.doc_id, d.type, d.title, d.created_at, r.role, r.decision FROM document_recipients r"
-            " JOIN documents d ON d.id = r.document_id WHERE r.tenant_id = ? AND r.account_id = ? AND r.active = 1"
-            " AND d.status = 'open' ORDER BY d.created_at DESC, d.id DESC", (tenant.id, account_id))
-        items: dict[str, dict[str, Any]] = {}
-        for r in rows:
-            status = "cc" if r["role"] == "cc" else ("decided" if r["decision"] else "waiting")
-            if r["doc_id"] in items and items[r["doc_id"]]["role"] == "approver":
-                continue  # an approver who is also copied sees the document once, as approver
-            items[r["doc_id"]] = {"id": r["doc_id"], "type": r["type"], "title": r["title"], "role": r["role"],
-                                  "status": status, "created_at": iso(r["created_at"])}
-        order = {"waiting": 0, "decided": 1, "cc": 2}
-        return sorted(items.values(), key=lambda item: order[item["status"]])
 
     async def pending_count(self, tenant: Tenant, openid: str) -> int | None:
         """Approvals waiting for the account bound to `openid`; None when nobody is bound to it."""

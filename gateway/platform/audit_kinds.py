@@ -23,6 +23,7 @@ SYSTEM_ACTIONS: dict[str, str] = {
     "account.unlocked": "解锁账号", "accounts.imported": "导入人员", "password.reset": "重置密码",
     "notification.resent": "重发通知", "document.closed": "单据结束", "bind_qr.created": "生成绑定二维码",
     "menu.pushed": "发布菜单", "token.failed": "获取令牌失败", "token.recovered": "令牌恢复正常",
+    "component.authorized": "完成授权接入", "component.unauthorized": "取消授权", "tenant.deleted": "租户已删除",
     "tenant.created": "创建租户", "tenant.changed": "修改设定", "tenant.api_key_rotated": "更换 API Key",
     "tenant.webhook_secret_rotated": "更换推送密钥", "tenant.replies_changed": "修改关键词回复",
     "tenant.verify_file": "上传校验文件", "tenant.test_event": "发送测试事件", "webhook.redelivered": "重新推送",
@@ -40,7 +41,8 @@ SECURITY_ACTIONS = frozenset({
     "password.reset", "password.changed", "console.password_reset", "console.password_changed",
     "tenant.api_key_rotated", "tenant.webhook_secret_rotated", "tenant.changed", "tenant.created",
     "console.account_created", "console.account_deleted", "console.totp_required", "console.totp_off",
-    "console.totp_enrolled", "account.departed", "account.unlocked",
+    "console.totp_enrolled", "account.departed", "account.unlocked", "component.authorized",
+    "component.unauthorized", "tenant.deleted",
 })
 # Unbinds the person did not ask for themselves.
 _ADMIN_UNBINDS = frozenset({"admin_unbind", "password_reset", "departed"})

@@ -1,4 +1,4 @@
-"""The tenant's event log (document.decision, account.bound, account.unbound,
+"""The tenant's event log (document.decision, document.commented, account.bound, account.unbound,
 account.registered): written in the caller's transaction together with its webhook
 delivery row, read back as the pull feed."""
 from __future__ import annotations
@@ -11,7 +11,8 @@ from gateway.platform.pagination import Page, page_result
 from gateway.storage import Executor, Storage
 from gateway.platform.tenant import Tenant
 
-EVENT_TYPES = ("document.decision", "account.bound", "account.unbound", "account.registered")
+EVENT_TYPES = ("document.decision", "account.bound", "account.unbound", "account.registered",
+               "document.commented")
 
 
 def event_id(row_id: int) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from gateway.platform.clock import iso
+from gateway.platform.phone_settings import DEFAULT_PHONE
 
 DEFAULT_POLICY: dict[str, Any] = {
     "max_login_failures": 5, "lockout_minutes": 15, "password_min_length": 8, "password_classes": [],
@@ -88,6 +89,15 @@ class Tenant:
         return {**DEFAULT_LOGGING, **(self.config.get("logging") or {})}
 
     @property
+    def phone(self) -> dict[str, Any]:
+        """retention_days and time_zone of the phone pages (gateway/platform/phone_settings.py)."""
+        return {**DEFAULT_PHONE, **(self.config.get("phone") or {})}
+
+    @property
+    def time_zone(self) -> str:
+        return str(self.phone["time_zone"])
+
+    @property
     def domains(self) -> list[str]:
         return list(self.config.get("domains") or [])
 
@@ -106,6 +116,7 @@ class Tenant:
         return {
             "slug": self.slug, "name": self.name, **{k: v for k, v in body.items() if k not in ("slug", "name")},
             "policy": self.policy, "people": self.people, "logging": self.logging,
+            "phone": self.phone,
             "mode": self.mode, **({"authorization": copy.deepcopy(self.authorization)} if self.authorization else {}),
             "urls": self.urls(public_url), "created_at": iso(self.created_at), "updated_at": iso(self.updated_at),
         }

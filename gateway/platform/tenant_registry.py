@@ -26,8 +26,8 @@ POLL_SECONDS = 2.0
 TENANT_DATA_TABLES = ("outbox", "document_attachments", "document_recipients", "documents", "bindings", "accounts", "webhook_deliveries",
                       "events", "followers", "callback_dedupe", "audit", "tenant_state", "verify_files",
                       "login_failures", "console_accounts", "console_sessions", "bind_qr",
-                      "account_sign_ins", "component_authorizers", "account_wechat_ids", "import_uploads",
-                      "registration_openids", "refused_registrations")
+                      "account_sign_ins", "component_authorizers", "document_comments", "account_wechat_ids",
+                      "import_uploads", "registration_openids", "refused_registrations")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -284,6 +284,9 @@ class TenantRegistry:
                 tenant = await self._locked(tx, slug)
                 merged = merge_patch(self.editable_body(tenant), patch)
                 problems = tenant_problems(merged, self.allow_private_webhooks, creating=False)
+                if tenant.authorization and (merged.get("wechat") or {}).get("app_id") != tenant.app_id:
+                    # The account is the one WeChat's authorization names; another AppID would not be.
+                    problems.append("wechat.app_id cannot change while the tenant is connected by authorization")
                 if problems:
                     raise Invalid("the change is not valid", {"problems": problems})
                 config, sec = self._split(merged, tenant.secrets)

@@ -7,6 +7,7 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
+from gateway.platform.phone_settings import validate_phone_settings
 from gateway.platform.policy_settings import validate_policy_settings
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,31}$")
@@ -21,7 +22,8 @@ HOST_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z
 TEMPLATE_KEY_RE = re.compile(r"^[a-z_]+[0-9]*$")
 VERIFY_NAME_RE = re.compile(r"^MP_verify_[A-Za-z0-9]{1,64}\.txt$")
 
-TOP_KEYS = {"slug", "name", "wechat", "webapi_url", "templates", "policy", "logging", "people", "domains"}
+TOP_KEYS = {"slug", "name", "wechat", "webapi_url", "templates", "policy", "logging", "people", "domains",
+            "phone"}
 WECHAT_KEYS = {"app_id", "app_secret", "token", "original_id", "encoding_aes_key", "message_mode"}
 ROLES = {"approver", "cc"}
 PEOPLE_KEYS = {"login_column", "name_column", "position_column", "wechat_column"}
@@ -136,6 +138,8 @@ def tenant_problems(body: Any, allow_private_webhooks: bool, creating: bool) -> 
     if body.get("people") is not None and _check_keys(body["people"], PEOPLE_KEYS, "people", problems):
         problems.extend(f"people.{k} must be a non-empty text" for k, v in body["people"].items()
                         if k in PEOPLE_KEYS and (not isinstance(v, str) or not v.strip() or len(v) > 64))
+    if body.get("phone") is not None:
+        problems.extend(validate_phone_settings(body["phone"]))
     domains = body.get("domains")
     if domains is not None and (not isinstance(domains, list) or len(domains) > 20 or not all(
             isinstance(d, str) and HOST_RE.match(d) for d in domains)):

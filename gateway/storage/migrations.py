@@ -9,7 +9,7 @@ import re
 import time
 
 from gateway.storage import (schema_accounts, schema_attachments, schema_bind_qr, schema_component, schema_console,
-                             schema_documents, schema_people)
+                             schema_documents, schema_people, schema_phone)
 from gateway.storage.base import Executor, Storage, StorageError
 from gateway.storage.migration import Migration
 
@@ -71,10 +71,11 @@ CORE_MIGRATIONS: tuple[Migration, ...] = (
 
 def _all_migrations() -> tuple[Migration, ...]:
     # Each part of the product owns a version range: core 1-9, accounts 10-19, documents 20-29,
-    # console 30-39, scan-to-bind 40-49, console people 70-79, attachments 90-99, component 100-109.
+    # console 30-39, scan-to-bind 40-49, console people 70-79, phone history and comments 80-89,
+    # attachments 90-99, component 100-109.
     found = [*CORE_MIGRATIONS, *schema_accounts.MIGRATIONS, *schema_documents.MIGRATIONS,
              *schema_console.MIGRATIONS, *schema_bind_qr.MIGRATIONS, *schema_people.MIGRATIONS,
-             *schema_attachments.MIGRATIONS, *schema_component.MIGRATIONS]
+             *schema_phone.MIGRATIONS, *schema_attachments.MIGRATIONS, *schema_component.MIGRATIONS]
     versions = [m.version for m in found]
     assert len(versions) == len(set(versions)), "two migrations share a version"
     return tuple(sorted(found, key=lambda m: m.version))
