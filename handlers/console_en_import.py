@@ -41,6 +41,8 @@ EN_IMPORT: dict[str, str] = {
     "下载初始密码表": "Download the initial passwords", "新账号首次登录时必须修改初始密码。":
         "New accounts must change their initial password at first sign-in.",
     "查看人员账号": "See the people",
+    "有一份导入时生成的初始密码表还没有下载": "A sheet of initial passwords made by an import has not been downloaded",
+    "只能下载一次，一小时后失效。": "It can be downloaded once, within an hour.",
     "账号、姓名或职位的开头": "Start of a login, name or position",
     # the logs
     "关闭后不再记录该日志，但安全事件（登录失败、锁定、密码重置、密钥更换、管理员解除绑定等）始终记录。":

@@ -8,6 +8,7 @@ import tornado.web
 from gateway.accounts.import_mapping import FIELDS, Mapping_, mapping_from_form
 from gateway.accounts.sheet_check import PASSWORD_MODES, SheetPlan
 from gateway.platform.errors import Invalid, InvalidRows, NotFound, TooLarge
+from gateway.console.health import beijing_time
 from gateway.platform.tenant import Tenant
 from handlers.base import SLUG
 from handlers.console_tenant import TenantPage
@@ -19,9 +20,19 @@ MODE_LABELS = {"generate": "为每个新账号随机生成（导入后下载一�
                "same": "所有新账号使用同一个初始密码", "none": "不设密码（之后在人员账号中逐个重置）"}
 
 
-class ImportStart(TenantPage):
-    def get(self, slug: str) -> None:
-        self.render_console("import_upload.html", tenant=self.tenant(slug), section="import")
+class ImportPage(TenantPage):
+    def render_console(self, template: str, tenant: Tenant | None = None, section: str = "", status: int = 200,
+                       **values: object) -> None:
+        values.setdefault("sheets", [])  # the upload page's sheets of passwords waiting to be downloaded
+        values.setdefault("when", beijing_time)
+        super().render_console(template, tenant, section, status, **values)
+
+
+class ImportStart(ImportPage):
+    async def get(self, slug: str) -> None:
+        tenant = self.tenant(slug)
+        self.render_console("import_upload.html", tenant=tenant, section="import",
+                            sheets=await self.gw.sheet_import.waiting_sheets(tenant))
 
     async def post(self, slug: str) -> None:
         tenant = self.tenant(slug)
@@ -39,7 +50,7 @@ class ImportStart(TenantPage):
         self.redirect(f"/console/t/{tenant.slug}/people/import/{token}")
 
 
-class ImportSheet(TenantPage):
+class ImportSheet(ImportPage):
     def expired(self, tenant: Tenant, exc: NotFound) -> None:
         """An upload past its hour, used up by an import, or never made: upload again."""
         self.render_console("import_upload.html", tenant=tenant, section="import", status=404,
@@ -92,7 +103,7 @@ class ImportSheet(TenantPage):
                             must_change=bool(tenant.policy["first_login_change_password"]) and mode != "none")
 
 
-class GeneratedPasswords(TenantPage):
+class GeneratedPasswords(ImportPage):
     async def get(self, slug: str, token: str) -> None:
         data = await self.gw.sheet_import.take_passwords(self.tenant(slug), token)
         self.set_header("Content-Type", "text/csv; charset=utf-8")

@@ -205,6 +205,9 @@ async def test_same_password_and_generated_sheet_once(env) -> None:
         done = await admin.post(path, form_of(page.text, mode="generate", action="import"))
         assert done.status == 200 and 'id="created">6<' in done.text and 'id="updated">1<' in done.text
         link = re.search(r'id="download" href="([^"]+)"', done.text).group(1)
+        # Not downloaded yet (say the answer was lost to a proxy's timeout): the import page offers it.
+        start = await admin.get(BASE)
+        assert start.text.count('class="msg warn waiting-sheet"') == 1 and link in start.text
         sheet = await admin.get(link)
         assert sheet.status == 200 and sheet.headers["Content-Type"].startswith("text/csv")
         assert sheet.body.startswith(b"\xef\xbb\xbf")
@@ -215,6 +218,7 @@ async def test_same_password_and_generated_sheet_once(env) -> None:
         assert len(set(passwords.values())) == 6 and all(len(p) == 16 for p in passwords.values())
         assert all(p[0].isalnum() for p in passwords.values())  # never quoted by the formula guard
         assert (await admin.get(link)).status == 404  # once
+        assert "waiting-sheet" not in (await admin.get(BASE)).text
         phone = wx.phone()
         assert (await phone.sign_in("g3", passwords["g3"], openid="o_g3")).status == 200
         kept = wx.phone()

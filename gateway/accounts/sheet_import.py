@@ -178,6 +178,14 @@ class SheetImport:
             sheet_token = await self._keep(tenant, "passwords", sheet.encode("utf-8"))
         return ImportResult(result["created"], result["updated"], sheet_token)
 
+    async def waiting_sheets(self, tenant: Tenant) -> list[tuple[str, float]]:
+        """Generated passwords' sheets not downloaded yet (token, made at), newest first: an import
+        whose answer never reached the browser (a proxy's timeout) still hands its sheet out once."""
+        rows = await self.storage.fetchall(
+            "SELECT token, created_at FROM import_uploads WHERE tenant_id = ? AND purpose = 'passwords'"
+            " AND created_at >= ? ORDER BY created_at DESC", (tenant.id, self.clock.now() - KEEP_SECONDS))
+        return [(str(r["token"]), float(r["created_at"])) for r in rows]
+
     async def take_passwords(self, tenant: Tenant, token: str) -> bytes:
         """The generated passwords' sheet, once: the row is gone after this (in every process)."""
         data = await self._load(tenant, token, "passwords")
