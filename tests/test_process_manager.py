@@ -90,12 +90,25 @@ def test_sigterm_right_after_a_worker_was_replaced_stops_everything(tmp_path, my
         stop(proc)
 
 
+def _catches(pid: int, signum: int) -> bool:
+    """Whether the process has a handler for the signal (the SigCgt mask of /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    mask = next(int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(mask & (1 << (signum - 1)))
+
+
 def test_a_worker_exiting_unasked_is_replaced_even_with_status_0(tmp_path, mysql_env):
     proc, port = start(tmp_path, mysql_env)
     try:
         _wait_ready(port, proc)
         workers = wait_until(lambda: len(children(proc.pid)) == 2 and children(proc.pid), 15)
         victim = sorted(workers)[0]
+        # A worker still starting has SIGTERM at its default (it dies by the signal): wait until it
+        # catches SIGTERM, i.e. it is serving and drains when told.
+        assert wait_until(lambda: _catches(victim, signal.SIGTERM), 20), "the worker never set its handlers"
         os.kill(victim, signal.SIGTERM)  # the worker drains and exits 0, but nobody asked the master
         replaced = wait_until(lambda: len(children(proc.pid)) == 2 and children(proc.pid) != workers
                               and children(proc.pid), 20)
