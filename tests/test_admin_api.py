@@ -275,3 +275,17 @@ async def test_keys_are_answered_when_the_audit_write_fails(env, caplog):
         storage.execute = real_execute
         r = await g.admin("GET", "/admin/api/tenants/acme/audit")
         assert r.json["items"] == []
+
+
+async def test_a_fact_learnt_after_the_tenant_is_deleted_is_not_stored(env):
+    """A send or callback that finishes just after the tenant's deletion must not leave a
+    tenant_state row behind (the deletion removes everything stored for the tenant)."""
+    async with env.gateway() as g:
+        await g.create_tenant("acme")
+        tenant_id = g.gw.registry.require("acme").id
+        await g.gw.state.set(tenant_id, "template_sent", True)
+        assert await g.gw.state.get(tenant_id, "template_sent") is True
+        assert (await g.admin("DELETE", "/admin/api/tenants/acme")).status == 204
+        g.gw.state._written.clear()  # as a process that had not written it moments ago
+        await g.gw.state.set(tenant_id, "template_error", "late")
+        assert await g.gw.storage.fetchall("SELECT * FROM tenant_state WHERE tenant_id = ?", (tenant_id,)) == []

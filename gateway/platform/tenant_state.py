@@ -29,9 +29,10 @@ class TenantState:
             (text, now, tenant_id, name))
         if updated.rowcount == 0:
             try:
+                # Only while the tenant exists: a send finishing just after its deletion leaves nothing.
                 await self.storage.execute(
-                    "INSERT INTO tenant_state (tenant_id, name, value, updated_at) VALUES (?, ?, ?, ?)",
-                    (tenant_id, name, text, now))
+                    "INSERT INTO tenant_state (tenant_id, name, value, updated_at)"
+                    " SELECT ?, ?, ?, ? FROM tenants WHERE id = ?", (tenant_id, name, text, now, tenant_id))
             except DuplicateKey:  # another process inserted it first; ours is as fresh
                 await self.storage.execute(
                     "UPDATE tenant_state SET value = ?, updated_at = ? WHERE tenant_id = ? AND name = ?",
