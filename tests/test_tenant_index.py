@@ -50,9 +50,12 @@ async def test_the_poll_reloads_only_changed_tenants(env):
         five = registry.require("t-five")
         assert registry.by_id(five.id) is five
         assert [t.slug for t in registry.all()] == ["t-one", "t-two", "t-four", "t-five"]
-        await asyncio.sleep(0.2)  # let any late notice land
-        opened.clear()
-        await registry.load_changed()
+        for _ in range(10):  # a late Redis notice may still reload t-two or t-five once: let it land
+            await asyncio.sleep(0.3)
+            opened.clear()
+            await registry.load_changed()
+            if not opened:
+                break
         assert opened == []  # nothing changed: nothing decrypted
 
 
