@@ -2,6 +2,8 @@
 delivery, close, template data fitted to WeChat's limits, TEMPLATESENDJOBFINISH tracking."""
 from __future__ import annotations
 
+import asyncio
+
 from harness import document, wait_for
 from phone import put_account, sign_in
 from wechat_env import Simulator
@@ -226,7 +228,14 @@ async def test_deleting_a_tenant_removes_all_its_data_and_nothing_else(env):
             assert sorted(TENANT_DATA_TABLES) == tables
             acme_id = g.gw.registry.require("acme").id
             beta_id = g.gw.registry.require("beta").id
+            tokens_kept = "SELECT COUNT(*) FROM wechat_tokens WHERE token_key LIKE ?"
+            for _ in range(50):  # its sealed access token, kept once the first send fetched it
+                if await g.gw.storage.fetchval(tokens_kept, (f"%:{app_id}",)) > 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert await g.gw.storage.fetchval(tokens_kept, (f"%:{app_id}",)) > 0
             assert (await g.admin("DELETE", "/admin/api/tenants/acme")).status == 204
+            assert await g.gw.storage.fetchval(tokens_kept, (f"%:{app_id}",)) == 0
             for table in tables:
                 left = await g.gw.storage.fetchval(f"SELECT COUNT(*) FROM {table} WHERE tenant_id = ?", (acme_id,))
                 assert left == 0, table

@@ -18,6 +18,7 @@ from gateway.platform.secretbox import SecretBox
 from gateway.storage import DuplicateKey, Executor, Storage, StorageError
 from gateway.platform.tenant import SECRET_WECHAT_KEYS, Tenant, TenantSecrets
 from gateway.platform.tenant_validation import VERIFY_NAME_RE, mode_problem, replies_problems, tenant_problems
+from gateway.platform.token_keys import account_token_keys
 
 log = logging.getLogger(__name__)
 CHANNEL = "gateway:tenants"
@@ -403,6 +404,7 @@ class TenantRegistry:
         async with self.storage.transaction() as tx:
             for table in TENANT_DATA_TABLES:
                 await tx.execute(f"DELETE FROM {table} WHERE tenant_id = ?", (tenant.id,))
+            await tx.execute("DELETE FROM wechat_tokens WHERE token_key IN (?, ?)", account_token_keys(tenant.app_id))
             await tx.execute("DELETE FROM tenants WHERE id = ?", (tenant.id,))
         await self._changed(slug)
 

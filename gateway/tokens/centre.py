@@ -18,6 +18,7 @@ from gateway.platform.config import WeChatSettings
 from gateway.platform.errors import Invalid, wechat_unavailable
 from gateway.platform.metrics import Metrics
 from gateway.platform.tenant_state import TenantState
+from gateway.platform.token_keys import ACCESS, TICKET, token_key
 from gateway.tokens.store import TokenRecord, TokenStore
 from gateway.tokens.vault import TokenVault
 from gateway.wechat.api.client import WeChatHttp
@@ -40,7 +41,6 @@ STABLE_FORCE_PER_DAY = 20
 STABLE_FORCE_GAP = 30.0
 _BEIJING = timezone(timedelta(hours=8))  # WeChat's daily limits roll over at midnight Beijing time
 
-ACCESS, TICKET = "access_token", "jsapi_ticket"
 _NONCE_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -77,7 +77,7 @@ class TokenCentre:
     # ---- keys and reading ------------------------------------------------------------------------
     @staticmethod
     def key(tenant: Tenant, kind: str) -> str:
-        return f"wx:token:{tenant.app_id}" if kind == ACCESS else f"wx:ticket:{tenant.app_id}"
+        return token_key(tenant.app_id, kind)
 
     async def access_token(self, tenant: Tenant) -> str:
         return (await self._get(tenant, ACCESS)).value
