@@ -8,7 +8,6 @@ from __future__ import annotations
 import tornado.web
 
 from gateway.callbacks.pipeline import CallbackResponse, MessageKeys
-from gateway.component.events import SignedQuery
 from gateway.component.release_test import TEST_ACCOUNTS
 from gateway.platform.errors import NotFound
 from gateway.wechat.crypto import check_signature
@@ -17,10 +16,6 @@ from handlers.wechat import CallbackHandler
 
 
 class _PlatformHandler(CallbackHandler):
-    def _signed(self) -> SignedQuery:
-        q = self._query()
-        return SignedQuery(q.signature, q.timestamp, q.nonce, q.encrypt_type, q.msg_signature)
-
     def _platform(self) -> None:
         if not self.gw.component.enabled:
             raise NotFound("the third-party platform is not configured")
@@ -34,7 +29,7 @@ class ComponentEventsHandler(_PlatformHandler):
         self._platform()
         events = self.gw.component.events
         assert events is not None
-        body = await events.handle(self._signed(), b"".join(self._chunks), self._size)
+        body = await events.handle(self._query(), b"".join(self._chunks), self._size)
         self._send(CallbackResponse(body))
 
     async def get(self) -> None:  # type: ignore[override]
@@ -64,10 +59,10 @@ class ComponentCallbackHandler(_PlatformHandler):
         component = self.gw.component
         assert component.release_test is not None and component.crypto is not None
         if appid in TEST_ACCOUNTS:
-            self._send(CallbackResponse.reply(await component.release_test.answer(self._signed(), body, self._size)))
+            self._send(CallbackResponse.reply(await component.release_test.answer(self._query(), body, self._size)))
             return
         # An authorizer not (or no longer) connected to a tenant: checked, acknowledged, dropped.
-        component.crypto.check(self._signed(), body, self._size)
+        component.crypto.check(self._query(), body, self._size)
         self._send(CallbackResponse(b"success"))
 
     async def get(self, appid: str) -> None:  # type: ignore[override]

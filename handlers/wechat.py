@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tornado.web
 
-from gateway.callbacks.pipeline import CallbackQuery, CallbackResponse
+from gateway.callbacks.pipeline import CallbackResponse
+from gateway.wechat.signed_query import SignedQuery
 from gateway.wechat.xmlmsg import MAX_XML_BYTES
 from handlers.base import JsonHandler
 
@@ -31,10 +32,10 @@ class CallbackHandler(JsonHandler):
         # The access log gets the path only: the query carries signatures and the sender's openid.
         return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
 
-    def _query(self) -> CallbackQuery:
+    def _query(self) -> SignedQuery:
         def arg(name: str) -> str:
             return self.get_query_argument(name, "", strip=False) or ""
-        return CallbackQuery(signature=arg("signature"), timestamp=arg("timestamp"), nonce=arg("nonce"),
+        return SignedQuery(signature=arg("signature"), timestamp=arg("timestamp"), nonce=arg("nonce"),
                              echostr=arg("echostr"), encrypt_type=arg("encrypt_type"),
                              msg_signature=arg("msg_signature"))
 

@@ -22,6 +22,7 @@ from gateway.platform.metrics import Metrics
 from gateway.platform.tenant_state import TenantState
 from gateway.storage import Storage, StorageError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature, decrypt_with_any
+from gateway.wechat.signed_query import SignedQuery
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 from gateway.platform.tenant import Tenant
 from tenants import BindScans, DeliveryHook, InboxProvider, Links, MessageContext, NoBindScans, Rule, route
@@ -36,17 +37,6 @@ DUPLICATE_WAIT_SECONDS = ANSWER_SECONDS  # a concurrent retry waits for the firs
 PURGE_EVERY_SECONDS = 3600.0
 SEEN_REWRITE_SECONDS = 30.0  # as TenantState.REWRITE_SECONDS
 _MESSAGE_FIELDS = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
-
-
-@dataclass(frozen=True)
-class CallbackQuery:
-    """The query parameters WeChat signs a callback with (all strings, empty when absent)."""
-    signature: str = ""
-    timestamp: str = ""
-    nonce: str = ""
-    echostr: str = ""
-    encrypt_type: str = ""
-    msg_signature: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,12 +127,12 @@ class CallbackService:
         self._seen_noted: dict[int, float] = {}  # tenant id -> when this process last wrote callback_seen
 
     # ---- entry points ---------------------------------------------------------------------
-    async def verify_url(self, slug: str, query: CallbackQuery) -> CallbackResponse:
+    async def verify_url(self, slug: str, query: SignedQuery) -> CallbackResponse:
         """The GET handshake: echostr back, verbatim, for a correctly signed and fresh request."""
         tenant = self.tenants.require(slug)
         return await self._measured(tenant, self._verify(tenant, query))
 
-    async def handle(self, slug: str, query: CallbackQuery, body: bytes, size: int,
+    async def handle(self, slug: str, query: SignedQuery, body: bytes, size: int,
                      platform: MessageKeys | None = None) -> CallbackResponse:
         """A POST push; `size` is the full body length (`body` may be cut short when it is too large).
         `platform`: the third-party platform's keys, for a tenant in authorized mode."""
@@ -175,13 +165,13 @@ class CallbackService:
             self.metrics.callbacks.labels(tenant=tenant.slug, outcome=outcome).inc()
             self.metrics.callback_seconds.labels(tenant=tenant.slug).observe(time.perf_counter() - started)
 
-    async def _verify(self, tenant: Tenant, query: CallbackQuery) -> tuple[CallbackResponse, str]:
+    async def _verify(self, tenant: Tenant, query: SignedQuery) -> tuple[CallbackResponse, str]:
         self._check_signed(tenant, query, self._keys(tenant, None))
         if not query.echostr:
             raise Rejected("bad_request", Forbidden("echostr is missing"))
         return CallbackResponse(query.echostr.encode("utf-8")), "verified"
 
-    async def _process(self, tenant: Tenant, query: CallbackQuery, body: bytes, size: int,
+    async def _process(self, tenant: Tenant, query: SignedQuery, body: bytes, size: int,
                        deadline: float, platform: MessageKeys | None = None) -> tuple[CallbackResponse, str]:
         if size > MAX_XML_BYTES:
             raise Rejected("too_large", TooLarge(f"the body is larger than {MAX_XML_BYTES} bytes",
@@ -221,7 +211,7 @@ class CallbackService:
         await self.dedupe.store(tenant.id, key, reply, claim.record)
         return CallbackResponse.reply(reply), outcome
 
-    async def _handle_once_claimed(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
+    async def _handle_once_claimed(self, tenant: Tenant, message: Mapping[str, str], query: SignedQuery,
                                    crypto: MessageCrypto | None, key: str, record: "asyncio.Future[str]") -> None:
         """WeChat got `success` before storage (the only guard, the cache being down) said whether this
         call won the claim; handle the message now unless another call holds it."""
@@ -232,7 +222,7 @@ class CallbackService:
         await self.dedupe.store(tenant.id, key, reply, record)
 
     # ---- checks ---------------------------------------------------------------------------
-    def _check_signed(self, tenant: Tenant, query: CallbackQuery, keys: MessageKeys) -> None:
+    def _check_signed(self, tenant: Tenant, query: SignedQuery, keys: MessageKeys) -> None:
         if not check_signature(keys.token, query.signature, query.timestamp, query.nonce):
             raise Rejected("bad_signature", Forbidden("the signature is not valid"))
         timestamp = query.timestamp
@@ -269,7 +259,7 @@ class CallbackService:
         except XmlError:
             raise Rejected("bad_xml", Invalid("the body is not an acceptable WeChat XML message")) from None
 
-    def _decrypt(self, message_keys: MessageKeys, query: CallbackQuery,
+    def _decrypt(self, message_keys: MessageKeys, query: SignedQuery,
                  outer: dict[str, str]) -> tuple[dict[str, str], MessageCrypto, str]:
         """The inner message, the crypto that opened it (for the reply) and that crypto's key."""
         encrypt = outer.get("Encrypt", "")
@@ -313,7 +303,7 @@ class CallbackService:
             deliveries=_later(self.deliveries, self.background), followers=self._followers_later, clock=self.clock,
             lookup_deadline=lookup_deadline, bind_scans=self.bind_scans)
 
-    async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: CallbackQuery,
+    async def _dispatch(self, tenant: Tenant, message: Mapping[str, str], query: SignedQuery,
                         crypto: MessageCrypto | None, deadline: float) -> tuple[bytes, str]:
         ctx = self.context(tenant, message, deadline - (ANSWER_SECONDS - LOOKUP_SECONDS))
         rule = route(self.rulebook.rules_for(tenant), ctx)

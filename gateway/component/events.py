@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 from gateway.component.lifecycle import AuthorizerLifecycle
 from gateway.component.tickets import TicketStore
@@ -15,21 +14,13 @@ from gateway.platform.config import ComponentSettings
 from gateway.platform.errors import Forbidden, Invalid, TooLarge
 from gateway.wechat.api.errors import WeChatError
 from gateway.wechat.crypto import CryptoError, MessageCrypto, check_signature
+from gateway.wechat.signed_query import SignedQuery
 from gateway.wechat.xmlmsg import MAX_XML_BYTES, XmlError, parse_xml
 
 log = logging.getLogger(__name__)
 
 MAX_SKEW_SECONDS = 300
 SUCCESS = b"success"
-
-
-@dataclass(frozen=True)
-class SignedQuery:
-    signature: str = ""
-    timestamp: str = ""
-    nonce: str = ""
-    encrypt_type: str = ""
-    msg_signature: str = ""
 
 
 class PlatformCrypto:

@@ -10,11 +10,12 @@ import logging
 import secrets
 from typing import Any
 
-from gateway.component.events import PlatformCrypto, SignedQuery
+from gateway.component.events import PlatformCrypto
 from gateway.component.lifecycle import AuthorizerLifecycle
 from gateway.platform.clock import Clock
 from gateway.wechat.api.client import WeChatHttp
 from gateway.wechat.api.component import send_custom_text
+from gateway.wechat.signed_query import SignedQuery
 from gateway.wechat.xmlmsg import build_text_reply
 
 log = logging.getLogger(__name__)
