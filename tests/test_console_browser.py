@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import expect
 
 from harness import OPERATOR_TOKEN, Receiver, tenant_body, wait_for
+from screenshots import shooter
 from wechat_env import app_id_of, register_app, wechat_env
 
 CHROMIUM = "/usr/bin/chromium"
@@ -57,10 +58,7 @@ async def chromium(base_url: str) -> AsyncIterator[Browser]:
         assert not browser.errors, browser.errors
 
 
-async def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+shot = shooter(SHOTS)
 
 
 async def operator_page(b: Browser, viewport: dict[str, int] = LAPTOP) -> Any:

@@ -17,6 +17,7 @@ from playwright.async_api import expect
 
 from harness import RunningGateway, TestEnv
 from phone import put_account
+from screenshots import shooter
 from simulator.client import SimulatorClient
 from wechat_env import wechat_env
 
@@ -94,10 +95,7 @@ async def chromium() -> AsyncIterator[Phones]:
         assert not phones.errors, phones.errors
 
 
-async def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+shot = shooter(SHOTS)
 
 
 async def add_account(stack: Stack, login: str, name: str, password: str = PASSWORD, **extra: Any) -> None:

@@ -20,6 +20,7 @@ from standardwebhooks import Webhook
 
 from harness import Receiver, document, wait_for
 from phone import PASSWORD, put_account
+from screenshots import shooter
 from test_pages_browser import CHROMIUM, CHROMIUM_ARGS
 from wechat_env import WeChatEnv, wechat_env
 
@@ -62,10 +63,7 @@ async def desktop() -> AsyncIterator[Any]:
     assert not errors, errors
 
 
-async def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+shot = shooter(SHOTS, full_page=False)
 
 
 async def open_phone(page: Any, wx: WeChatEnv, openid: str) -> None:

@@ -15,6 +15,7 @@ import segno
 
 from business_files import BusinessFiles, answer
 from harness import document
+from screenshots import shooter
 from test_pages_browser import (CHROMIUM, OPENID, PASSWORD, Stack, add_account, chromium, open_login,
                                 submit_login)
 from wechat_env import wechat_env
@@ -32,10 +33,7 @@ def png() -> bytes:
     return out.getvalue()
 
 
-async def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+shot = shooter(SHOTS)
 
 
 @asynccontextmanager

@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator
 import pytest
 
 from phone import PASSWORD, sign_in
+from screenshots import shooter
 from test_pages_browser import CHROMIUM, CHROMIUM_ARGS, PHONE, WECHAT_UA, open_login, submit_login
 from wechat_env import WeChatEnv, wechat_env
 
@@ -53,10 +54,7 @@ async def phone_page() -> AsyncIterator[tuple[Any, list[str]]]:
     assert not errors, errors
 
 
-async def shot(page: Any, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+shot = shooter(SHOTS)
 
 
 async def texts(page: Any, selector: str) -> list[str]:
