@@ -86,3 +86,15 @@ def api_key_on(page_text: str) -> str:
 
 __all__ = ["COMPONENT_APPID", "NEW_APP", "NEW_GH", "PLATFORM", "component_env", "add_account_app", "authorize_in_console",
            "start_in_console", "confirm_on_wechat", "api_key_on", "register_app"]
+
+
+async def operator_console(w: WeChatEnv) -> ConsoleClient:
+    """A console session of the operator."""
+    console = ConsoleClient(w.g)
+    await console.sign_in_operator()
+    return console
+
+
+async def checklist_steps(w: WeChatEnv, slug: str) -> dict[str, dict[str, Any]]:
+    """The tenant's onboarding checklist, step by id."""
+    return {s["id"]: s for s in (await w.g.admin("GET", f"/admin/api/tenants/{slug}/checklist")).json["steps"]}

@@ -8,7 +8,8 @@ import os
 
 import pytest
 
-from component_env import NEW_APP, NEW_GH, add_account_app, api_key_on, authorize_in_console, component_env
+from component_env import (NEW_APP, NEW_GH, add_account_app, api_key_on, authorize_in_console, checklist_steps,
+                           component_env, operator_console)
 from console_client import ConsoleClient
 from harness import wait_for
 from phone import put_account
@@ -18,8 +19,7 @@ from gateway.wechat.crypto import sha1_signature
 
 async def test_a_tenant_administrator_moves_only_their_own_tenant(env):
     async with component_env(env, slugs=("acme", "beta")) as w:
-        operator = ConsoleClient(w.g)
-        await operator.sign_in_operator()
+        operator = await operator_console(w)
         password = await operator.create_admin("acme", "boss")
         admin = ConsoleClient(w.g)
         await admin.sign_in_admin("acme", "boss", password)
@@ -42,11 +42,10 @@ async def test_a_tenant_administrator_moves_only_their_own_tenant(env):
 async def test_unverified_and_subscription_accounts_and_missing_permissions_are_named(env):
     async with component_env(env) as w:
         await add_account_app(w, NEW_APP, NEW_GH, verify_type=-1)
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         r = await authorize_in_console(w, console, "newco", NEW_APP, name="新公司", funcs=(1, 2, 3, 4, 11, 15))
         assert r.status == 200
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert steps["verified"]["ok"] is False and "尚未微信认证" in steps["verified"]["detail"]
         assert steps["permissions"]["ok"] is False and "群发与通知" in steps["permissions"]["detail"]
         page = await console.get("/console/t/newco/")
@@ -54,29 +53,27 @@ async def test_unverified_and_subscription_accounts_and_missing_permissions_are_
         assert 'id="authorized-account"' in page.text and "未认证" in page.text
         await add_account_app(w, "wx73756273303030ab", "gh_737562730001", service_type=0)
         r = await authorize_in_console(w, console, "subco", "wx73756273303030ab", name="订阅号公司")
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/subco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "subco")
         assert steps["verified"]["ok"] is False and "订阅号" in steps["verified"]["detail"]
 
 
 async def test_a_refused_platform_ip_is_said_in_plain_words(env):
     async with component_env(env) as w:
         await add_account_app(w, NEW_APP, NEW_GH)
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         assert (await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")).status == 200
         await w.sim.configure_component(blocked_ip="203.0.113.9")
         w.state.component.tokens.clear()
         page = await console.post("/console/component", {"slug": "other", "name": "别家"})
         assert page.status == 502 and "白名单" in page.text
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert steps["authorization"]["ok"] is False and "203.0.113.9" in steps["authorization"]["detail"]
 
 
 async def test_jssdk_and_bind_qr_work_with_the_authorizers_token_and_the_get_check(env):
     async with component_env(env) as w:
         await add_account_app(w, NEW_APP, NEW_GH)
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         page = await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")
         api_key = api_key_on(page.text)
         url = f"{w.g.base_url}/wx/newco/inbox"
@@ -101,8 +98,7 @@ async def test_jssdk_and_bind_qr_work_with_the_authorizers_token_and_the_get_che
 async def test_a_revocation_reaches_every_process(env):
     async with component_env(env) as w:
         await add_account_app(w, NEW_APP, NEW_GH)
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         assert (await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")).status == 200
         async with env.gateway(settings=w.g.gw.settings, drop=False) as g2:
             assert not g2.gw.registry.require("newco").suspended
@@ -115,14 +111,13 @@ async def test_a_revocation_reaches_every_process(env):
 async def test_updateauthorized_changes_the_granted_permissions(env):
     async with component_env(env) as w:
         await add_account_app(w, NEW_APP, NEW_GH)
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         assert (await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")).status == 200
         assert w.g.gw.registry.require("newco").authorization["func_info"] == [1, 2, 3, 4, 7, 11, 15]
         pushed = await w.sim.component_authorize(NEW_APP, [1, 3, 15])
         assert pushed["push"]["fields"]["InfoType"] == "updateauthorized" and pushed["push"]["body"] == "success"
         assert w.g.gw.registry.require("newco").authorization["func_info"] == [1, 3, 15]
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert steps["permissions"]["ok"] is False
         assert "网页服务" in steps["permissions"]["detail"] and "群发与通知" in steps["permissions"]["detail"]
         audit = [e["action"] for e in (await w.g.admin("GET", "/admin/api/tenants/newco/audit")).json["items"]]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from component_env import (COMPONENT_APPID, NEW_APP, NEW_GH, add_account_app, api_key_on, authorize_in_console, component_env,
-                           confirm_on_wechat, start_in_console)
+from component_env import (COMPONENT_APPID, NEW_APP, NEW_GH, add_account_app, api_key_on, authorize_in_console,
+                           checklist_steps, component_env, confirm_on_wechat, operator_console, start_in_console)
 from console_client import ConsoleClient
 from harness import document, tenant_body, wait_for
 from phone import PASSWORD, Phone, put_account
@@ -25,8 +25,7 @@ async def delivery_of(w, slug: str, api_key: str, doc_id: str) -> str:
 async def test_onboarding_from_nothing_to_first_notification_and_revocation(env):
     async with component_env(env) as w:
         await add_account_app(w, NEW_APP, NEW_GH, name="新公司服务号")
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         page = await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")
         assert page.status == 200, page.text
         api_key = api_key_on(page.text)
@@ -39,7 +38,7 @@ async def test_onboarding_from_nothing_to_first_notification_and_revocation(env)
         shown = await w.g.admin("GET", "/admin/api/tenants/newco")
         assert shown.json["mode"] == "authorized"
         assert shown.json["urls"]["callback"].endswith(f"/wx/component/{NEW_APP}/callback")
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert set(steps) == {"authorization", "permissions", "verified", "templates", "menu", "first_binding"}
         assert steps["authorization"]["ok"] is True and steps["permissions"]["ok"] is True
 
@@ -70,7 +69,7 @@ async def test_onboarding_from_nothing_to_first_notification_and_revocation(env)
         assert await delivery_of(w, "newco", api_key, "D1") in ("sent", "delivered")
         sent = await w.sim.sent(NEW_APP)
         assert len(sent) == 1 and sent[0]["touser"] == "o_li_newco"
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert steps["menu"]["ok"] is True and steps["first_binding"]["ok"] is True
 
         revoked = await w.sim.component_revoke(NEW_APP)
@@ -83,7 +82,7 @@ async def test_onboarding_from_nothing_to_first_notification_and_revocation(env)
         assert 'id="suspended"' in page.text
         listing = await console.get("/console/")
         assert 'data-mode="revoked"' in listing.text and "已解除授权，提醒暂停" in listing.text
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert steps["authorization"]["ok"] is False and "解除" in steps["authorization"]["detail"]
         await asyncio.sleep(1.5)
         assert len(await w.sim.sent(NEW_APP)) == 1  # held, not sent
@@ -107,8 +106,7 @@ async def test_a_direct_tenant_moves_to_authorized_mode_keeping_its_people(env):
         r = await w.g.request("PUT", "/api/v1/acme/documents/K1", document(["zhang"]), token=api_key)
         assert r.status == 201
 
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         # Another company's administrator scanning for acme is refused, nothing changes.
         await add_account_app(w, NEW_APP, NEW_GH)
         wrong = await authorize_in_console(w, console, "acme", NEW_APP)
@@ -133,8 +131,7 @@ async def test_a_direct_tenant_moves_to_authorized_mode_keeping_its_people(env):
 
 async def test_authorization_links_and_refusals(env):
     async with component_env(env, ticket=False) as w:
-        console = ConsoleClient(w.g)
-        await console.sign_in_operator()
+        console = await operator_console(w)
         page = await console.post("/console/component", {"slug": "newco", "name": "新公司"})
         assert page.status == 502 and "component_verify_ticket" in page.text  # no ticket yet: said plainly
         assert (await w.sim.push_component_ticket())["body"] == "success"
@@ -152,11 +149,10 @@ async def test_authorization_links_and_refusals(env):
         assert first.status == 200
         replay = await console.get(back)
         assert replay.status == 400 and "已过期" in replay.text
-        steps = {s["id"]: s for s in (await w.g.admin("GET", "/admin/api/tenants/newco/checklist")).json["steps"]}
+        steps = await checklist_steps(w, "newco")
         assert steps["permissions"]["ok"] is False and "网页服务" in steps["permissions"]["detail"]
         # Another console session cannot finish an authorization this one started.
-        other = ConsoleClient(w.g)
-        await other.sign_in_operator()
+        other = await operator_console(w)
         link = await start_in_console(console, "third", "第三家")
         await add_account_app(w, "wx7468697264303031", "gh_746869726430")
         stolen = await other.get(await confirm_on_wechat(link, "wx7468697264303031"))

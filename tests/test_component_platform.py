@@ -10,8 +10,8 @@ import stat
 
 import pytest
 
-from component_env import NEW_APP, NEW_GH, PLATFORM, add_account_app, authorize_in_console, component_env
-from console_client import ConsoleClient
+from component_env import (NEW_APP, NEW_GH, PLATFORM, add_account_app, authorize_in_console, component_env,
+                           operator_console)
 from gateway.cache import CacheError
 from gateway.platform.config import SettingsError, ensure_secrets, load_settings
 from harness import wait_for
@@ -22,8 +22,7 @@ TEST_APP, TEST_GH = "wx570bc396a51b8ff8", "gh_3c884a361561"
 async def onboard(w) -> None:
     """newco connected by authorization (NEW_APP)."""
     await add_account_app(w, NEW_APP, NEW_GH)
-    console = ConsoleClient(w.g)
-    await console.sign_in_operator()
+    console = await operator_console(w)
     assert (await authorize_in_console(w, console, "newco", NEW_APP, name="新公司")).status == 200
 
 
